@@ -1,0 +1,46 @@
+/**
+ * Runs the benchmarks: every `scripts/bench/<name>.ts`, or only those named on the command line
+ * (`deno task bench lru ring`). Each prints a markdown table for docs/BENCHMARKS.md.
+ * @module
+ */
+
+const dir = new URL("./bench/", import.meta.url);
+const available: string[] = [];
+for await (const entry of Deno.readDir(dir)) {
+  if (entry.isFile && entry.name.endsWith(".ts") && !entry.name.startsWith("_")) {
+    available.push(entry.name.slice(0, -3));
+  }
+}
+available.sort();
+
+const chosen = Deno.args.length > 0 ? Deno.args : available;
+for (const name of chosen) {
+  if (!available.includes(name)) {
+    console.error(`unknown benchmark "${name}"; expected one of: ${available.join(", ")}`);
+    Deno.exit(2);
+  }
+}
+
+for (const name of chosen) {
+  console.log(`\n## ${name}\n`);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-run",
+      "--allow-sys",
+      "--v8-flags=--expose-gc",
+      new URL(`${name}.ts`, dir).pathname,
+    ],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  const status = await child.status;
+  if (!status.success) {
+    console.error(`benchmark ${name} failed with exit code ${status.code}`);
+    Deno.exit(1);
+  }
+}
