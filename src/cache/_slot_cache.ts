@@ -1,0 +1,336 @@
+/**
+ * The storage every eviction policy here shares. Entries live in parallel arrays indexed by a slot
+ * number (one `Map` from key to slot, typed arrays for links, sizes and expiry), so a cache of a million
+ * entries holds no object per entry and gives the garbage collector little to trace. A policy supplies
+ * only what it does on a hit and which entry it gives up.
+ * @module
+ */
+import type { Cache, CacheOptions, CacheStats, EvictionReason } from "./policy.ts";
+import { keyBytes } from "./_key_bytes.ts";
+
+/** Slots allocated before the first growth; byte-bounded caches cannot know their entry count ahead. */
+const INITIAL_SLOTS = 64;
+/** Slots the incremental expiry sweep inspects per insert: enough to keep up, too few to notice. */
+const SWEEP_STEP = 2;
+
+/**
+ * A bounded cache over slot arrays, with expiry, byte accounting and counters; subclasses choose the
+ * eviction order. Slot 0 is the sentinel of a circular doubly linked list: `next[0]` is the newest entry
+ * and `prev[0]` the oldest, so linking and unlinking need no branches.
+ *
+ * @example
+ * ```ts
+ * import { SlotCache } from "./_slot_cache.ts";
+ * class FifoCache<V> extends SlotCache<V> {
+ *   protected touch(_slot: number): void {}
+ *   protected victim(): number {
+ *     return this.prev[0];
+ *   }
+ * }
+ * const cache = new FifoCache<string>({ maxBytes: 100, sizeOf: (v) => v.length });
+ * cache.set("a", "x");
+ * cache.get("a"); // "x"
+ * ```
+ */
+export abstract class SlotCache<V> implements Cache<V> {
+  /** Links toward older entries; a free slot's `next` holds the next free slot instead. */
+  protected next: Uint32Array;
+  /** Links toward newer entries. */
+  protected prev: Uint32Array;
+
+  readonly #index = new Map<string, number>();
+  #keys: (string | undefined)[] = [undefined];
+  #values: (V | undefined)[] = [undefined];
+  #expires: Float64Array;
+  #sizes: Float64Array;
+  /** Head of the free-slot stack threaded through `next`; 0 when empty. */
+  #free = 0;
+  /** Slots ever handed out, sentinel included; slots at and above it are fresh. */
+  #used = 1;
+  /** Live entries with an expiry, so caches that never expire anything skip the clock. */
+  #expiring = 0;
+  #cursor = 0;
+
+  readonly #maxBytes: number;
+  readonly #maxEntries: number;
+  readonly #sizeOf: (value: V) => number;
+  readonly #onEvict: ((key: string, value: V, reason: EvictionReason) => void) | undefined;
+  readonly #now: () => number;
+
+  #bytes = 0;
+  #gets = 0;
+  #hits = 0;
+  #evictions = 0;
+  #expirations = 0;
+
+  /**
+   * Makes an empty cache.
+   *
+   * @param options Bounds, sizing, eviction callback and clock; see {@linkcode CacheOptions}.
+   * @throws {RangeError} When `maxBytes` is not positive or `maxEntries` is not a positive integer.
+   */
+  constructor(options: CacheOptions<V>) {
+    const { maxBytes, maxEntries = Infinity, sizeOf, onEvict, now = Date.now } = options;
+    if (typeof maxBytes !== "number" || !(maxBytes > 0)) {
+      throw new RangeError(`maxBytes must be a positive number, got ${String(maxBytes)}`);
+    }
+    if (maxEntries !== Infinity && !(Number.isInteger(maxEntries) && maxEntries > 0)) {
+      throw new RangeError(`maxEntries must be a positive integer, got ${String(maxEntries)}`);
+    }
+    if (typeof sizeOf !== "function") {
+      throw new TypeError(`sizeOf must be a function returning a value's byte size, got ${typeof sizeOf}`);
+    }
+    this.#maxBytes = maxBytes;
+    this.#maxEntries = maxEntries;
+    this.#sizeOf = sizeOf;
+    this.#onEvict = onEvict;
+    this.#now = now;
+    const slots = Math.min(INITIAL_SLOTS, maxEntries + 1);
+    this.next = new Uint32Array(slots);
+    this.prev = new Uint32Array(slots);
+    this.#expires = new Float64Array(slots);
+    this.#sizes = new Float64Array(slots);
+  }
+
+  /** Marks the entry in `slot` as just used. */
+  protected abstract touch(slot: number): void;
+
+  /** Chooses the slot to give up when the cache is full; called only when the cache is not empty. */
+  protected abstract victim(): number;
+
+  /** Entries held (some may have expired and not yet been reclaimed). */
+  get size(): number {
+    return this.#index.size;
+  }
+
+  /** Bytes held, keys and values together. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /**
+   * Returns the live value for `key` and marks it used, or undefined when absent or expired; an expired
+   * entry is removed with reason "expired".
+   *
+   * @param key The key to look up.
+   * @returns The value, or undefined.
+   */
+  get(key: string): V | undefined {
+    this.#gets++;
+    const slot = this.#index.get(key);
+    if (slot === undefined) return undefined;
+    const expiresAt = this.#expires[slot];
+    if (expiresAt !== 0 && expiresAt <= this.#now()) {
+      this.#remove(slot, "expired");
+      return undefined;
+    }
+    this.#hits++;
+    this.touch(slot);
+    return this.#values[slot];
+  }
+
+  /**
+   * Stores `value` under `key`, evicting to stay within bounds. An entry whose key and value together
+   * exceed `maxBytes` is not stored, and an older value under that key is removed with reason "deleted",
+   * since the caller asked for it to be replaced.
+   *
+   * @param key The key.
+   * @param value The value; its size is `sizeOf(value)` plus the key's UTF-8 length.
+   * @param expiresAt Absolute expiry in epoch milliseconds, 0 (the default) for never.
+   * @throws {RangeError} When `sizeOf` returns a negative number or NaN.
+   */
+  set(key: string, value: V, expiresAt = 0): void {
+    const size = keyBytes(key) + this.#sizeOf(value);
+    let slot = this.#index.get(key);
+    if (!(size <= this.#maxBytes && size >= 0)) {
+      if (!(size >= 0)) throw new RangeError(`sizeOf must return a byte count >= 0, got ${size}`);
+      if (slot !== undefined) this.#remove(slot, "deleted");
+      return;
+    }
+    if (slot !== undefined) {
+      this.#bytes += size - this.#sizes[slot];
+      this.#sizes[slot] = size;
+      this.#values[slot] = value;
+      this.#expiring += (expiresAt !== 0 ? 1 : 0) - (this.#expires[slot] !== 0 ? 1 : 0);
+      this.#expires[slot] = expiresAt;
+      this.touch(slot);
+      // The touched entry alone fits, so the policy gives up others before it.
+      while (this.#bytes > this.#maxBytes) this.#evictOne();
+      return;
+    }
+    while (this.#index.size >= this.#maxEntries || this.#bytes + size > this.#maxBytes) this.#evictOne();
+    slot = this.#allocate();
+    this.#index.set(key, slot);
+    this.#keys[slot] = key;
+    this.#values[slot] = value;
+    this.#sizes[slot] = size;
+    this.#expires[slot] = expiresAt;
+    this.#bytes += size;
+    this.link(slot);
+    if (expiresAt !== 0) this.#expiring++;
+    if (this.#expiring !== 0) this.#sweep();
+  }
+
+  /**
+   * Removes `key` with reason "deleted". An entry that has already expired counts as absent: it is
+   * reclaimed with reason "expired" and the call returns false.
+   *
+   * @param key The key.
+   * @returns Whether a live entry was removed.
+   */
+  delete(key: string): boolean {
+    const slot = this.#index.get(key);
+    if (slot === undefined) return false;
+    const expiresAt = this.#expires[slot];
+    if (expiresAt !== 0 && expiresAt <= this.#now()) {
+      this.#remove(slot, "expired");
+      return false;
+    }
+    this.#remove(slot, "deleted");
+    return true;
+  }
+
+  /** Removes every entry, calling `onEvict` with "deleted" for each after all have left. */
+  clear(): void {
+    const onEvict = this.#onEvict;
+    const gone: [string, V][] = [];
+    if (onEvict !== undefined) {
+      for (let s = this.next[0]; s !== 0; s = this.next[s]) gone.push([this.#keys[s]!, this.#values[s]!]);
+    }
+    this.#index.clear();
+    this.#keys = [undefined];
+    this.#values = [undefined];
+    const slots = Math.min(INITIAL_SLOTS, this.#maxEntries + 1);
+    this.next = new Uint32Array(slots);
+    this.prev = new Uint32Array(slots);
+    this.#expires = new Float64Array(slots);
+    this.#sizes = new Float64Array(slots);
+    this.resized(slots, true);
+    this.#free = 0;
+    this.#used = 1;
+    this.#expiring = 0;
+    this.#cursor = 0;
+    this.#bytes = 0;
+    if (onEvict !== undefined) { for (const [key, value] of gone) onEvict(key, value, "deleted"); }
+  }
+
+  /**
+   * Removes every expired entry now, with reason "expired". Expired entries are otherwise reclaimed
+   * when read, when they reach the eviction point, or by a small sweep on each insert.
+   *
+   * @returns How many entries were removed.
+   */
+  purgeExpired(): number {
+    if (this.#expiring === 0) return 0;
+    const now = this.#now();
+    let removed = 0;
+    for (let s = 1; s < this.#used; s++) {
+      const expiresAt = this.#expires[s];
+      if (expiresAt !== 0 && expiresAt <= now) {
+        this.#remove(s, "expired");
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /** A snapshot of the counters. */
+  stats(): CacheStats {
+    return {
+      bytes: this.#bytes,
+      items: this.#index.size,
+      gets: this.#gets,
+      hits: this.#hits,
+      evictions: this.#evictions,
+      expirations: this.#expirations,
+    };
+  }
+
+  /** Links `slot` in as the newest entry. */
+  protected link(slot: number): void {
+    const next = this.next;
+    const newest = next[0];
+    next[slot] = newest;
+    this.prev[slot] = 0;
+    this.prev[newest] = slot;
+    next[0] = slot;
+  }
+
+  /** Takes `slot` out of the list, leaving its own links as they were. */
+  protected unlink(slot: number): void {
+    const before = this.prev[slot];
+    const after = this.next[slot];
+    this.next[before] = after;
+    this.prev[after] = before;
+  }
+
+  /**
+   * Lets a subclass resize its own per-slot arrays to `slots` entries: keeping their contents after a
+   * growth, or starting afresh when `cleared`.
+   */
+  protected resized(_slots: number, _cleared: boolean): void {}
+
+  #evictOne(): void {
+    const slot = this.victim();
+    const expiresAt = this.#expires[slot];
+    this.#remove(slot, expiresAt !== 0 && expiresAt <= this.#now() ? "expired" : "evicted");
+  }
+
+  #remove(slot: number, reason: EvictionReason): void {
+    const key = this.#keys[slot]!;
+    const value = this.#values[slot]!;
+    this.#index.delete(key);
+    this.unlink(slot);
+    this.#bytes -= this.#sizes[slot];
+    if (this.#expires[slot] !== 0) {
+      this.#expiring--;
+      this.#expires[slot] = 0;
+    }
+    // Drop the references so the garbage collector can reclaim them while the slot waits for reuse.
+    this.#keys[slot] = undefined;
+    this.#values[slot] = undefined;
+    this.next[slot] = this.#free;
+    this.#free = slot;
+    if (reason === "evicted") this.#evictions++;
+    else if (reason === "expired") this.#expirations++;
+    if (this.#onEvict !== undefined) this.#onEvict(key, value, reason);
+  }
+
+  #allocate(): number {
+    const free = this.#free;
+    if (free !== 0) {
+      this.#free = this.next[free];
+      return free;
+    }
+    if (this.#used === this.next.length) this.#grow(Math.min(this.#used * 2, this.#maxEntries + 1));
+    return this.#used++;
+  }
+
+  #grow(slots: number): void {
+    const next = new Uint32Array(slots);
+    next.set(this.next);
+    this.next = next;
+    const prev = new Uint32Array(slots);
+    prev.set(this.prev);
+    this.prev = prev;
+    const expires = new Float64Array(slots);
+    expires.set(this.#expires);
+    this.#expires = expires;
+    const sizes = new Float64Array(slots);
+    sizes.set(this.#sizes);
+    this.#sizes = sizes;
+    this.resized(slots, false);
+  }
+
+  /** Inspects a few slots round-robin and reclaims any that expired, so no timer per entry is needed. */
+  #sweep(): void {
+    const now = this.#now();
+    let s = this.#cursor;
+    for (let k = 0; k < SWEEP_STEP; k++) {
+      if (++s >= this.#used) s = 1;
+      const expiresAt = this.#expires[s];
+      if (expiresAt !== 0 && expiresAt <= now) this.#remove(s, "expired");
+    }
+    this.#cursor = s;
+  }
+}
