@@ -1,0 +1,202 @@
+/**
+ * The shared store: table `cnf_metric` in MySQL or MariaDB through a bounded `mysql2` connection pool,
+ * for clusters where every node must read the same source of truth.
+ * @module
+ */
+import mysql from "mysql2/promise";
+import { type CnfMetric, validateCnfId, validateCnfMetric } from "./cnf_metric.ts";
+import { CnfExistsError } from "./cnf_exists_error.ts";
+import type { CnfRepository } from "./repository.ts";
+import { seedMetrics } from "./seed.ts";
+
+/** Where and how to connect. */
+export interface MysqlRepositoryOptions {
+  /** Server host name or IP address. */
+  host: string;
+  /** Server TCP port. */
+  port: number;
+  /** Account name. */
+  user: string;
+  /** Account password; empty for none. */
+  password: string;
+  /** Database (schema) that holds or will hold table `cnf_metric`; it must exist. */
+  database: string;
+  /** Most connections the pool opens at once (default 8); further queries wait for a free one. */
+  connectionLimit?: number;
+  /** How long to wait for a connection to be established, in milliseconds (default 5000). */
+  connectTimeoutMs?: number;
+}
+
+// cnf_id is ASCII with a binary collation so "CNF-001" and "cnf-001" are different keys, exactly as they
+// are in the cache and in SQLite; MySQL's default collation would treat them as the same row.
+const SCHEMA = `CREATE TABLE IF NOT EXISTS cnf_metric (
+  cnf_id      VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+  \`timestamp\` DATETIME(3) NOT NULL,
+  metric_type VARCHAR(128) NOT NULL,
+  value       DOUBLE NOT NULL,
+  unit        VARCHAR(32) NOT NULL,
+  status      VARCHAR(16) NOT NULL,
+  PRIMARY KEY (cnf_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
+
+const COLUMNS = "cnf_id, `timestamp`, metric_type, value, unit, status";
+const PLACEHOLDERS = "(?, ?, ?, ?, ?, ?)";
+
+// Bounds the queue of callers waiting for a connection, so an overloaded database fails fast instead of
+// piling up requests without limit.
+const QUEUE_LIMIT = 1000;
+
+interface Row {
+  cnf_id: string;
+  timestamp: string;
+  metric_type: string;
+  value: number;
+  unit: string;
+  status: string;
+}
+
+/** A {@linkcode CnfRepository} over MySQL or MariaDB. Every statement is parameterised. */
+export class MysqlCnfRepository implements CnfRepository {
+  readonly #pool: mysql.Pool;
+  #reads = 0;
+  #closed = false;
+
+  private constructor(pool: mysql.Pool) {
+    this.#pool = pool;
+  }
+
+  /**
+   * Connects, creates table `cnf_metric` if missing and seeds it when it is empty.
+   *
+   * @param options Where and how to connect.
+   * @returns The open repository.
+   * @throws {Error} Naming the server and database when they cannot be reached.
+   * @example
+   * ```ts
+   * const repo = await MysqlCnfRepository.open({
+   *   host: "127.0.0.1", port: 3306, user: "distcache", password: "secret", database: "distcache",
+   * });
+   * ```
+   */
+  static async open(options: MysqlRepositoryOptions): Promise<MysqlCnfRepository> {
+    const pool = mysql.createPool({
+      host: options.host,
+      port: options.port,
+      user: options.user,
+      password: options.password,
+      database: options.database,
+      connectionLimit: options.connectionLimit ?? 8,
+      connectTimeout: options.connectTimeoutMs ?? 5000,
+      waitForConnections: true,
+      queueLimit: QUEUE_LIMIT,
+      enableKeepAlive: true,
+      // DATETIME comes back as text and is read as UTC here, so no driver or server time zone can shift it.
+      dateStrings: true,
+    });
+    try {
+      await pool.query(SCHEMA);
+      const repo = new MysqlCnfRepository(pool);
+      await repo.#seedIfEmpty();
+      return repo;
+    } catch (err) {
+      await pool.end().catch(() => {});
+      const where = `${options.host}:${options.port}/${options.database}`;
+      throw new Error(`cannot open MySQL repository at ${where}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async #seedIfEmpty(): Promise<void> {
+    if (await this.count() > 0) return;
+    const rows = seedMetrics();
+    // Two nodes may find the table empty at once; the no-op on duplicate lets both seed the same rows.
+    await this.#pool.execute(
+      `INSERT INTO cnf_metric (${COLUMNS}) VALUES ${rows.map(() => PLACEHOLDERS).join(", ")}
+       ON DUPLICATE KEY UPDATE cnf_id = cnf_id`,
+      rows.flatMap(params),
+    );
+  }
+
+  /** Source reads made by {@linkcode MysqlCnfRepository.get} since opening. */
+  get reads(): number {
+    return this.#reads;
+  }
+
+  /** Reads one CNF's metric, or `null` if it has none. */
+  async get(cnfId: string): Promise<CnfMetric | null> {
+    const id = validateCnfId(cnfId);
+    this.#reads++;
+    const [rows] = await this.#pool.execute<mysql.RowDataPacket[]>(
+      `SELECT ${COLUMNS} FROM cnf_metric WHERE cnf_id = ?`,
+      [id],
+    );
+    return rows.length === 0 ? null : fromRow(rows[0] as Row);
+  }
+
+  /** Inserts a metric; throws {@linkcode CnfExistsError} if the CNF already has one. */
+  async create(metric: CnfMetric): Promise<void> {
+    const m = validateCnfMetric(metric);
+    try {
+      await this.#pool.execute(`INSERT INTO cnf_metric (${COLUMNS}) VALUES ${PLACEHOLDERS}`, params(m));
+    } catch (err) {
+      if ((err as { code?: string }).code === "ER_DUP_ENTRY") throw new CnfExistsError(m.cnfId);
+      throw err;
+    }
+  }
+
+  /** Replaces an existing metric; `false` if the CNF had none. */
+  async update(metric: CnfMetric): Promise<boolean> {
+    const [cnfId, ...rest] = params(validateCnfMetric(metric));
+    const [result] = await this.#pool.execute<mysql.ResultSetHeader>(
+      "UPDATE cnf_metric SET `timestamp` = ?, metric_type = ?, value = ?, unit = ?, status = ? WHERE cnf_id = ?",
+      [...rest, cnfId],
+    );
+    // affectedRows counts matched rows only with CLIENT_FOUND_ROWS, which mysql2 sets by default, so an
+    // update that writes identical values still reports the row as present.
+    return result.affectedRows > 0;
+  }
+
+  /** Removes a CNF's metric; `false` if it had none. */
+  async delete(cnfId: string): Promise<boolean> {
+    const id = validateCnfId(cnfId);
+    const [result] = await this.#pool.execute<mysql.ResultSetHeader>(
+      "DELETE FROM cnf_metric WHERE cnf_id = ?",
+      [id],
+    );
+    return result.affectedRows > 0;
+  }
+
+  /** The number of CNFs with a metric. */
+  async count(): Promise<number> {
+    const [rows] = await this.#pool.query<mysql.RowDataPacket[]>("SELECT COUNT(*) AS n FROM cnf_metric");
+    return Number(rows[0].n);
+  }
+
+  /** Closes every pooled connection once its current query ends; a second call does nothing. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pool.end();
+  }
+}
+
+/** Formats a Date as a MySQL DATETIME(3) literal in UTC: "2025-01-01 00:01:00.000". */
+function toDatetime(d: Date): string {
+  return d.toISOString().slice(0, 23).replace("T", " ");
+}
+
+function params(m: CnfMetric): [string, string, string, number, string, string] {
+  return [m.cnfId, toDatetime(m.timestamp), m.metricType, m.value, m.unit, m.status];
+}
+
+// Rows are validated on the way out too: a row written by another program must not put a value into the
+// cache that breaks the JSON contract.
+function fromRow(r: Row): CnfMetric {
+  return validateCnfMetric({
+    cnfId: r.cnf_id,
+    timestamp: new Date(`${r.timestamp.replace(" ", "T")}Z`),
+    metricType: r.metric_type,
+    value: r.value,
+    unit: r.unit,
+    status: r.status,
+  });
+}

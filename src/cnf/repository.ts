@@ -1,0 +1,103 @@
+/**
+ * Defines where CNF metrics are stored (the source of truth behind the `metrics` cache group) and opens
+ * the right store for a `--db` URL.
+ * @module
+ */
+import type { CnfMetric } from "./cnf_metric.ts";
+import { MysqlCnfRepository } from "./mysql_repository.ts";
+import { SqliteCnfRepository } from "./sqlite_repository.ts";
+
+/**
+ * The table `cnf_metric` behind the cache. Every method validates its input before it reaches the
+ * database, so a bad id or metric fails with a `CnfValidationError` and never becomes a query.
+ */
+export interface CnfRepository {
+  /**
+   * Reads one CNF's metric.
+   * @returns The metric, or `null` when the CNF has none.
+   */
+  get(cnfId: string): Promise<CnfMetric | null>;
+  /**
+   * Inserts a metric for a CNF that has none.
+   * @throws {CnfExistsError} When the CNF already has a metric.
+   */
+  create(metric: CnfMetric): Promise<void>;
+  /**
+   * Replaces the metric of a CNF that has one.
+   * @returns `true` if a row was replaced, `false` if the CNF had none (nothing is inserted).
+   */
+  update?(metric: CnfMetric): Promise<boolean>;
+  /**
+   * Removes a CNF's metric.
+   * @returns `true` if a row was removed, `false` if the CNF had none.
+   */
+  delete?(cnfId: string): Promise<boolean>;
+  /** The number of CNFs with a metric. */
+  count(): Promise<number>;
+  /**
+   * How many times {@linkcode CnfRepository.get} has queried the store since it was opened, so tests and
+   * benchmarks can show how many reads the cache saved. Writes and counts are not included.
+   */
+  readonly reads: number;
+  /** Releases the connection(s); no method may be called afterwards. */
+  close(): Promise<void>;
+}
+
+const USAGE = "expected sqlite:<path>, sqlite::memory: or mysql://user:pass@host:port/db";
+
+/**
+ * Opens the store a `--db` URL names, creating table `cnf_metric` and seeding it when it is empty.
+ *
+ * - `sqlite::memory:`: a private in-memory database, gone on close.
+ * - `sqlite:<path>`: a file (relative to the working directory); missing parent directories are made.
+ * - `mysql://user:pass@host:port/db`: MySQL or MariaDB; user and password are percent-decoded, the port
+ *   defaults to 3306.
+ *
+ * @param url The database URL.
+ * @returns The open repository.
+ * @throws {Error} When the URL has another shape (the message never includes the password) or the
+ *   database cannot be reached.
+ * @example
+ * ```ts
+ * const repo = await openRepository("sqlite::memory:");
+ * await repo.count(); // 100
+ * await repo.close();
+ * ```
+ */
+export async function openRepository(url: string): Promise<CnfRepository> {
+  if (url === "sqlite::memory:") return SqliteCnfRepository.open(":memory:");
+  if (url.startsWith("sqlite:")) {
+    const path = url.slice("sqlite:".length);
+    if (path === "" || path.startsWith("//")) {
+      throw new Error(`--db: "${url}" has no file path; ${USAGE}`);
+    }
+    return SqliteCnfRepository.open(path);
+  }
+  if (url.startsWith("mysql://")) return await MysqlCnfRepository.open(parseMysqlUrl(url));
+  throw new Error(`--db: unsupported database URL "${redact(url)}"; ${USAGE}`);
+}
+
+function parseMysqlUrl(url: string) {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error(`--db: malformed MySQL URL "${redact(url)}"; ${USAGE}`);
+  }
+  const database = decodeURIComponent(u.pathname.slice(1));
+  if (u.hostname === "" || u.username === "" || database === "" || database.includes("/")) {
+    throw new Error(`--db: MySQL URL "${redact(url)}" needs a user, a host and a database; ${USAGE}`);
+  }
+  return {
+    host: u.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: u.port === "" ? 3306 : Number(u.port),
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database,
+  };
+}
+
+/** Hides the password of a URL so it cannot leak into logs through an error message. */
+function redact(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, "$1***@");
+}

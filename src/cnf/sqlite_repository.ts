@@ -1,0 +1,171 @@
+/**
+ * The embedded store: table `cnf_metric` in SQLite through `node:sqlite`, so a node runs with no database
+ * server (the default `--db`).
+ * @module
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { type CnfMetric, validateCnfId, validateCnfMetric } from "./cnf_metric.ts";
+import { CnfExistsError } from "./cnf_exists_error.ts";
+import type { CnfRepository } from "./repository.ts";
+import { seedMetrics } from "./seed.ts";
+
+// Timestamps are stored as RFC 3339 text (toISOString), which sorts in time order and reads well in the
+// sqlite3 shell. STRICT makes SQLite reject a wrongly typed value instead of silently storing it.
+const SCHEMA = `CREATE TABLE IF NOT EXISTS cnf_metric (
+  cnf_id      TEXT NOT NULL PRIMARY KEY,
+  timestamp   TEXT NOT NULL,
+  metric_type TEXT NOT NULL,
+  value       REAL NOT NULL,
+  unit        TEXT NOT NULL,
+  status      TEXT NOT NULL
+) STRICT`;
+
+const COLUMNS = "cnf_id, timestamp, metric_type, value, unit, status";
+
+interface Row {
+  cnf_id: string;
+  timestamp: string;
+  metric_type: string;
+  value: number;
+  unit: string;
+  status: string;
+}
+
+/** A {@linkcode CnfRepository} over one SQLite database file, or a private in-memory database. */
+export class SqliteCnfRepository implements CnfRepository {
+  readonly #db: DatabaseSync;
+  readonly #select: StatementSync;
+  readonly #insert: StatementSync;
+  readonly #update: StatementSync;
+  readonly #delete: StatementSync;
+  readonly #count: StatementSync;
+  #reads = 0;
+
+  private constructor(db: DatabaseSync) {
+    this.#db = db;
+    this.#select = db.prepare(`SELECT ${COLUMNS} FROM cnf_metric WHERE cnf_id = ?`);
+    // ON CONFLICT DO NOTHING turns a duplicate into "0 changes" instead of an error we would have to
+    // recognise by its message text.
+    this.#insert = db.prepare(
+      `INSERT INTO cnf_metric (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (cnf_id) DO NOTHING`,
+    );
+    this.#update = db.prepare(
+      "UPDATE cnf_metric SET timestamp = ?, metric_type = ?, value = ?, unit = ?, status = ? WHERE cnf_id = ?",
+    );
+    this.#delete = db.prepare("DELETE FROM cnf_metric WHERE cnf_id = ?");
+    this.#count = db.prepare("SELECT COUNT(*) AS n FROM cnf_metric");
+  }
+
+  /**
+   * Opens (creating if missing) the database at `path`, creates table `cnf_metric` if missing and seeds
+   * it when it is empty. Re-opening an existing file keeps its rows and does not seed again.
+   *
+   * @param path A file path (its parent directories are made if missing) or `":memory:"`.
+   * @returns The open repository.
+   * @example
+   * ```ts
+   * const repo = SqliteCnfRepository.open(":memory:");
+   * await repo.get("CNF-001");
+   * ```
+   */
+  static open(path: string): SqliteCnfRepository {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    const db = new DatabaseSync(path);
+    try {
+      // Several nodes may share one file on a developer machine: wait for a lock rather than fail.
+      db.exec("PRAGMA busy_timeout = 5000");
+      db.exec(SCHEMA);
+      const repo = new SqliteCnfRepository(db);
+      repo.#seedIfEmpty();
+      return repo;
+    } catch (err) {
+      db.close();
+      throw new Error(`cannot open SQLite repository "${path}": ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  #seedIfEmpty(): void {
+    // IMMEDIATE takes the write lock before the emptiness check, so two processes opening the same new
+    // file cannot both seed it.
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      if (this.#countNow() === 0) { for (const m of seedMetrics()) this.#insert.run(...params(m)); }
+      this.#db.exec("COMMIT");
+    } catch (err) {
+      this.#db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+
+  /** Source reads made by {@linkcode SqliteCnfRepository.get} since opening. */
+  get reads(): number {
+    return this.#reads;
+  }
+
+  /** Reads one CNF's metric, or `null` if it has none. */
+  get(cnfId: string): Promise<CnfMetric | null> {
+    // Promise.try turns a synchronous throw (validation, SQLite) into a rejection, as callers expect.
+    return Promise.try(() => {
+      const id = validateCnfId(cnfId);
+      this.#reads++;
+      const row = this.#select.get(id) as Row | undefined;
+      return row === undefined ? null : fromRow(row);
+    });
+  }
+
+  /** Inserts a metric; throws {@linkcode CnfExistsError} if the CNF already has one. */
+  create(metric: CnfMetric): Promise<void> {
+    return Promise.try(() => {
+      const m = validateCnfMetric(metric);
+      const { changes } = this.#insert.run(...params(m));
+      if (Number(changes) === 0) throw new CnfExistsError(m.cnfId);
+    });
+  }
+
+  /** Replaces an existing metric; `false` if the CNF had none. */
+  update(metric: CnfMetric): Promise<boolean> {
+    return Promise.try(() => {
+      const [cnfId, ...rest] = params(validateCnfMetric(metric));
+      return Number(this.#update.run(...rest, cnfId).changes) > 0;
+    });
+  }
+
+  /** Removes a CNF's metric; `false` if it had none. */
+  delete(cnfId: string): Promise<boolean> {
+    return Promise.try(() => Number(this.#delete.run(validateCnfId(cnfId)).changes) > 0);
+  }
+
+  /** The number of CNFs with a metric. */
+  count(): Promise<number> {
+    return Promise.try(() => this.#countNow());
+  }
+
+  #countNow(): number {
+    return Number((this.#count.get() as { n: number }).n);
+  }
+
+  /** Closes the database; an in-memory one is discarded. */
+  close(): Promise<void> {
+    if (this.#db.isOpen) this.#db.close();
+    return Promise.resolve();
+  }
+}
+
+function params(m: CnfMetric): [string, string, string, number, string, string] {
+  return [m.cnfId, m.timestamp.toISOString(), m.metricType, m.value, m.unit, m.status];
+}
+
+// Rows are validated on the way out too: a row written by another program must not put a value into the
+// cache that breaks the JSON contract.
+function fromRow(r: Row): CnfMetric {
+  return validateCnfMetric({
+    cnfId: r.cnf_id,
+    timestamp: new Date(r.timestamp),
+    metricType: r.metric_type,
+    value: r.value,
+    unit: r.unit,
+    status: r.status,
+  });
+}
