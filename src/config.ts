@@ -1,0 +1,305 @@
+/**
+ * Node configuration: `config/config.yml` read with YAML, validated field by field, then overridden by
+ * the command-line flags of main.ts. Every error names the field and what was expected.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { parse as parseYaml } from "yaml";
+
+/** A static peer: its HTTP base URL and, when known, its gRPC address. */
+export interface PeerAddress {
+  http: string;
+  grpc?: string;
+}
+
+/** One cache group. The group named "metrics" reads the CNF database; others hold only what is set. */
+export interface GroupConfig {
+  name: string;
+  cacheBytes: number;
+  hotCacheFraction: number;
+  ttlMs: number;
+  negativeTtlMs: number;
+  policy: string;
+}
+
+/** A validated node configuration. */
+export interface Config {
+  host: string;
+  grpcPort: number;
+  httpPort: number;
+  peers: {
+    protocol: "http" | "grpc";
+    static: PeerAddress[];
+    token: string;
+    timeoutMs: number;
+    vnodes: number;
+  };
+  etcd: { endpoints: string[]; leaseTtlS: number };
+  database: { url: string };
+  groups: GroupConfig[];
+  limits: { maxKeyBytes: number; maxValueBytes: number };
+  shutdownTimeoutMs: number;
+}
+
+/** A configuration value or flag that is wrong; the message names it. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Obj = Record<string, unknown>;
+
+function describe(v: unknown): string {
+  return v === undefined ? "nothing" : JSON.stringify(v);
+}
+
+function section(root: Obj, key: string): Obj {
+  const v = root[key];
+  if (v === undefined || v === null) return {};
+  if (typeof v !== "object" || Array.isArray(v)) {
+    throw new ConfigError(`${key} must be a mapping (got ${describe(v)})`);
+  }
+  return v as Obj;
+}
+
+function int(o: Obj, key: string, field: string, fallback: number, min: number, max: number): number {
+  const v = o[key] ?? fallback;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigError(`${field} must be an integer from ${min} to ${max} (got ${describe(v)})`);
+  }
+  return v;
+}
+
+function str(o: Obj, key: string, field: string, fallback: string): string {
+  const v = o[key] ?? fallback;
+  if (typeof v !== "string") throw new ConfigError(`${field} must be a string (got ${describe(v)})`);
+  return v;
+}
+
+function port(o: Obj, key: string, field: string, fallback: number): number {
+  return int(o, key, field, fallback, 0, 65535);
+}
+
+/** Checks `host:port` and returns it. */
+export function checkHostPort(v: string, field: string): string {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(v);
+  if (!m || Number(m[2]) > 65535 || Number(m[2]) === 0) {
+    throw new ConfigError(`${field} must be host:port (got ${describe(v)})`);
+  }
+  return v;
+}
+
+/** Checks an http(s) base URL and returns it without a trailing slash. */
+export function checkHttpUrl(v: unknown, field: string): string {
+  let url: URL;
+  try {
+    if (typeof v !== "string") throw new Error();
+    url = new URL(v);
+  } catch {
+    throw new ConfigError(`${field} must be an http://host:port URL (got ${describe(v)})`);
+  }
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.pathname !== "/" || url.search) {
+    throw new ConfigError(`${field} must be an http://host:port URL without a path (got ${describe(v)})`);
+  }
+  return url.origin;
+}
+
+function peerAddress(v: unknown, field: string): PeerAddress {
+  if (typeof v === "string") return { http: checkHttpUrl(v, field) };
+  if (v && typeof v === "object" && !Array.isArray(v)) {
+    const o = v as Obj;
+    const http = checkHttpUrl(o.http, `${field}.http`);
+    if (o.grpc === undefined) return { http };
+    return { http, grpc: checkHostPort(str(o, "grpc", `${field}.grpc`, ""), `${field}.grpc`) };
+  }
+  throw new ConfigError(`${field} must be a URL or { http, grpc } (got ${describe(v)})`);
+}
+
+function list(o: Obj, key: string, field: string): unknown[] {
+  const v = o[key] ?? [];
+  if (!Array.isArray(v)) throw new ConfigError(`${field} must be a list (got ${describe(v)})`);
+  return v;
+}
+
+const GROUP_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+function groups(o: Obj): GroupConfig[] {
+  const out: GroupConfig[] = [];
+  for (const [name, raw] of Object.entries(o)) {
+    const f = `groups.${name}`;
+    if (!GROUP_NAME.test(name)) {
+      throw new ConfigError(`${f}: a group name must be 1-64 characters of A-Z a-z 0-9 . _ -`);
+    }
+    const g = section(o, name);
+    const hot = g.hot_cache_fraction ?? 0.125;
+    if (typeof hot !== "number" || !(hot >= 0 && hot < 1)) {
+      throw new ConfigError(
+        `${f}.hot_cache_fraction must be a number from 0 to below 1 (got ${describe(hot)})`,
+      );
+    }
+    out.push({
+      name,
+      cacheBytes: int(g, "cache_bytes", `${f}.cache_bytes`, 64 << 20, 1024, Number.MAX_SAFE_INTEGER),
+      hotCacheFraction: hot,
+      ttlMs: int(g, "ttl_ms", `${f}.ttl_ms`, 60_000, 0, Number.MAX_SAFE_INTEGER),
+      negativeTtlMs: int(g, "negative_ttl_ms", `${f}.negative_ttl_ms`, 5_000, 0, Number.MAX_SAFE_INTEGER),
+      policy: str(g, "policy", `${f}.policy`, "lru"),
+    });
+  }
+  return out;
+}
+
+/**
+ * Validates a parsed YAML document into a {@linkcode Config}.
+ *
+ * @param doc The document (an object; null or undefined is an empty configuration).
+ * @returns The configuration with defaults filled in.
+ * @throws {ConfigError} naming the first wrong field.
+ */
+export function toConfig(doc: unknown): Config {
+  if (doc !== null && doc !== undefined && (typeof doc !== "object" || Array.isArray(doc))) {
+    throw new ConfigError(`the configuration must be a mapping (got ${describe(doc)})`);
+  }
+  const root = (doc ?? {}) as Obj;
+  const node = section(root, "node");
+  const peers = section(root, "peers");
+  const etcd = section(root, "etcd");
+  const database = section(root, "database");
+  const limits = section(root, "limits");
+  const server = section(root, "server");
+  const protocol = str(peers, "protocol", "peers.protocol", "http");
+  if (protocol !== "http" && protocol !== "grpc") {
+    throw new ConfigError(`peers.protocol must be "http" or "grpc" (got ${describe(protocol)})`);
+  }
+  const groupList = groups(section(root, "groups"));
+  if (groupList.length === 0) groupList.push(...groups({ metrics: {} }));
+  return {
+    host: str(node, "host", "node.host", "127.0.0.1"),
+    grpcPort: port(node, "grpc_port", "node.grpc_port", 9999),
+    httpPort: port(node, "http_port", "node.http_port", 2222),
+    peers: {
+      protocol,
+      static: list(peers, "static", "peers.static").map((p, i) => peerAddress(p, `peers.static[${i}]`)),
+      token: str(peers, "token", "peers.token", ""),
+      timeoutMs: int(peers, "timeout_ms", "peers.timeout_ms", 1000, 1, 600_000),
+      vnodes: int(peers, "vnodes", "peers.vnodes", 160, 1, 10_000),
+    },
+    etcd: {
+      endpoints: list(etcd, "endpoints", "etcd.endpoints").map((e, i) =>
+        checkHostPort(String(e), `etcd.endpoints[${i}]`)
+      ),
+      leaseTtlS: int(etcd, "lease_ttl_s", "etcd.lease_ttl_s", 5, 1, 3600),
+    },
+    database: { url: str(database, "url", "database.url", "sqlite:data/distcache.db") },
+    groups: groupList,
+    limits: {
+      maxKeyBytes: int(limits, "max_key_bytes", "limits.max_key_bytes", 250, 1, 65_536),
+      maxValueBytes: int(limits, "max_value_bytes", "limits.max_value_bytes", 1 << 20, 1, 64 << 20),
+    },
+    shutdownTimeoutMs: int(server, "shutdown_timeout_ms", "server.shutdown_timeout_ms", 5000, 0, 600_000),
+  };
+}
+
+const USAGE = `usage: main.ts [flags]
+  --config <file>          configuration file (default config/config.yml)
+  --host <ip>              listen and advertise address (default 127.0.0.1)
+  --grpc-port <n>          gRPC port (default 9999)
+  --http-port <n>          HTTP port (default 2222)
+  --peers <url,...>        static peers' HTTP base URLs, e.g. http://127.0.0.1:2223
+  --etcd <host:port,...>   etcd endpoints; enables etcd membership
+  --db <url>               sqlite:<path>, sqlite::memory: or mysql://user:pass@host:port/db
+  --peer-protocol <p>      http or grpc
+  --peer-token <token>     token for PUT/DELETE and gRPC Set/Delete
+  --help                   print this help`;
+
+/** The help text of main.ts. */
+export const usage = USAGE;
+
+function flagPort(v: string, flag: string): number {
+  if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) {
+    throw new ConfigError(`--${flag} must be a port number from 0 to 65535 (got ${describe(v)})`);
+  }
+  return Number(v);
+}
+
+function csv(v: string): string[] {
+  return v.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/**
+ * Reads the configuration file named by `--config` (default `config/config.yml`), then applies the
+ * flags and the DISTCACHE_PEER_TOKEN environment variable.
+ *
+ * @param args Command-line arguments.
+ * @param env Reads an environment variable.
+ * @returns The configuration, or "help" when --help was given.
+ * @throws {ConfigError} for an unknown flag, a bad value, or an unreadable file.
+ */
+export async function loadConfig(
+  args: string[],
+  env: (name: string) => string | undefined,
+): Promise<Config | "help"> {
+  let flags;
+  try {
+    flags = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        config: { type: "string" },
+        host: { type: "string" },
+        "grpc-port": { type: "string" },
+        "http-port": { type: "string" },
+        peers: { type: "string" },
+        etcd: { type: "string" },
+        db: { type: "string" },
+        "peer-protocol": { type: "string" },
+        "peer-token": { type: "string" },
+        help: { type: "boolean" },
+      },
+    }).values;
+  } catch (e) {
+    throw new ConfigError(`${(e as Error).message}\n${USAGE}`);
+  }
+  if (flags.help) return "help";
+  const file = flags.config ?? "config/config.yml";
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    throw new ConfigError(`--config: cannot read ${file}: ${(e as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(`${file} is not valid YAML: ${(e as Error).message}`);
+  }
+  const c = toConfig(doc);
+  if (flags.host !== undefined) c.host = flags.host;
+  if (flags["grpc-port"] !== undefined) c.grpcPort = flagPort(flags["grpc-port"], "grpc-port");
+  if (flags["http-port"] !== undefined) c.httpPort = flagPort(flags["http-port"], "http-port");
+  if (flags.peers !== undefined) {
+    c.peers.static = csv(flags.peers).map((p) => ({ http: checkHttpUrl(p, "--peers") }));
+  }
+  if (flags.etcd !== undefined) c.etcd.endpoints = csv(flags.etcd).map((e) => checkHostPort(e, "--etcd"));
+  if (flags.db !== undefined) c.database.url = flags.db;
+  if (flags["peer-protocol"] !== undefined) {
+    const p = flags["peer-protocol"];
+    if (p !== "http" && p !== "grpc") {
+      throw new ConfigError(`--peer-protocol must be http or grpc (got "${p}")`);
+    }
+    c.peers.protocol = p;
+  }
+  c.peers.token = flags["peer-token"] ?? env("DISTCACHE_PEER_TOKEN") ?? c.peers.token;
+  if (!/^[A-Za-z0-9.:[\]-]+$/.test(c.host)) {
+    throw new ConfigError(`--host / node.host must be an IP address or host name (got ${describe(c.host)})`);
+  }
+  if (!/^(sqlite:.+|mysql:\/\/.+)$/.test(c.database.url)) {
+    throw new ConfigError(
+      `--db / database.url must be sqlite:<path>, sqlite::memory: or mysql://user:pass@host:port/db (got ${
+        describe(c.database.url)
+      })`,
+    );
+  }
+  return c;
+}

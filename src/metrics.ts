@@ -1,0 +1,141 @@
+/**
+ * Prometheus metrics of a node (prefix `distcache_`, base units), read from the groups' own counters at
+ * scrape time so the Get path pays nothing for them, plus request and peer-call latency histograms.
+ * @module
+ */
+import client from "prom-client";
+import type { Group } from "./cache/group.ts";
+
+/** Group counters exported as `distcache_group_<name>_total`, by the GroupStats field they read. */
+const GROUP_COUNTERS = {
+  gets: "Get calls on the group.",
+  cacheHits: "Gets answered from the main cache.",
+  hotHits: "Gets answered from the hot cache.",
+  peerLoads: "Loads answered by the owning peer.",
+  peerErrors: "Loads where the owning peer failed or timed out.",
+  localLoads: "Loads from this node's source.",
+  localLoadErrors: "Loads where this node's source failed.",
+  loadsDeduped: "Gets that joined a load already in flight.",
+  negativeHits: "Gets answered by a remembered not-found.",
+} as const;
+
+function snake(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
+}
+
+/** Latency buckets in seconds, from 50 µs (a local hit) to 5 s (a peer or source timeout). */
+const BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5];
+
+/** A node's metric registry and the instruments the servers and peer clients record into. */
+export class NodeMetrics {
+  readonly registry: client.Registry = new client.Registry();
+  readonly #requests: client.Histogram<"protocol" | "op" | "code">;
+  readonly #peerCalls: client.Histogram<"peer" | "op" | "result">;
+  readonly #children = new Map<string, client.Histogram.Internal<string>>();
+
+  /**
+   * @param groups The node's groups, read at scrape time.
+   * @param sourceReads How many reads the data source has served, read at scrape time.
+   */
+  constructor(groups: () => Iterable<Group>, sourceReads: () => number = () => 0) {
+    const registers = [this.registry];
+    client.collectDefaultMetrics({ register: this.registry, prefix: "distcache_" });
+    // These gauges break the text format's naming rules (a gauge named *_total), which promtool rejects.
+    for (const name of ["active_handles_total", "active_requests_total", "active_resources_total"]) {
+      this.registry.removeSingleMetric(`distcache_nodejs_${name}`);
+    }
+    for (const [field, help] of Object.entries(GROUP_COUNTERS)) {
+      const key = field as keyof typeof GROUP_COUNTERS;
+      new client.Counter({
+        name: `distcache_group_${snake(field)}_total`,
+        help,
+        labelNames: ["group"],
+        registers,
+        collect() {
+          this.reset();
+          for (const g of groups()) this.inc({ group: g.name }, g.stats()[key]);
+        },
+      });
+    }
+    for (
+      const [field, help] of [["bytes", "Bytes held, keys and values."], ["items", "Entries held."]] as const
+    ) {
+      new client.Gauge({
+        name: `distcache_cache_${field}`,
+        help,
+        labelNames: ["group", "cache"],
+        registers,
+        collect() {
+          for (const g of groups()) {
+            for (const c of ["main", "hot"] as const) {
+              this.set({ group: g.name, cache: c }, g.cacheStats(c)[field]);
+            }
+          }
+        },
+      });
+    }
+    new client.Counter({
+      name: "distcache_cache_evictions_total",
+      help: "Entries removed to make room.",
+      labelNames: ["group", "cache"],
+      registers,
+      collect() {
+        this.reset();
+        for (const g of groups()) {
+          for (const c of ["main", "hot"] as const) {
+            this.inc({ group: g.name, cache: c }, g.cacheStats(c).evictions);
+          }
+        }
+      },
+    });
+    new client.Counter({
+      name: "distcache_source_reads_total",
+      help: "Reads this node made from its data source (the database).",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sourceReads());
+      },
+    });
+    this.#requests = new client.Histogram({
+      name: "distcache_request_duration_seconds",
+      help: "Requests served, by protocol, operation and status code.",
+      labelNames: ["protocol", "op", "code"],
+      buckets: BUCKETS,
+      registers,
+    });
+    this.#peerCalls = new client.Histogram({
+      name: "distcache_peer_request_duration_seconds",
+      help: "Calls to peers, by peer, operation and result.",
+      labelNames: ["peer", "op", "result"],
+      buckets: BUCKETS,
+      registers,
+    });
+  }
+
+  /** Records one served request. */
+  request(protocol: string, op: string, code: number | string, seconds: number): void {
+    const key = `${protocol}\0${op}\0${code}`;
+    let child = this.#children.get(key);
+    if (!child) {
+      child = this.#requests.labels(protocol, op, String(code));
+      this.#children.set(key, child);
+    }
+    child.observe(seconds);
+  }
+
+  /** Records one call to a peer. */
+  peerCall(peer: string, op: string, result: "ok" | "not_found" | "error", seconds: number): void {
+    this.#peerCalls.labels(peer, op, result).observe(seconds);
+  }
+
+  /** The metrics in the Prometheus text format. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** The content type of {@linkcode text}. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

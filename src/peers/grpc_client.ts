@@ -1,0 +1,123 @@
+/**
+ * A peer reached over gRPC (`groupcachepb.GroupCache`), through one channel per peer that every call
+ * reuses. The peer's gRPC address is given, or learned once from its HTTP /healthz.
+ * @module
+ */
+import * as grpc from "@grpc/grpc-js";
+import { ByteView } from "../cache/byte_view.ts";
+import type { PeerClient } from "../cache/peers.ts";
+import { FORWARDED_METADATA } from "../server/grpc.ts";
+import { serviceClient } from "../server/proto.ts";
+import type { PeerOptions } from "./peer_options.ts";
+
+type Unary = (
+  req: unknown,
+  md: grpc.Metadata,
+  opts: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res: Record<string, unknown>) => void,
+) => void;
+
+/** A peer's gRPC endpoint. */
+export class GrpcPeerClient implements PeerClient {
+  readonly id: string;
+  readonly #options: PeerOptions;
+  #grpcAddress: string | undefined;
+  #client: Promise<grpc.Client> | undefined;
+  #closed = false;
+
+  /**
+   * @param httpUrl The peer's HTTP base URL: its id on the ring.
+   * @param grpcAddress The peer's gRPC host:port, or undefined to learn it from the peer's /healthz.
+   * @param options Token, deadline and metrics.
+   */
+  constructor(httpUrl: string, grpcAddress: string | undefined, options: PeerOptions) {
+    this.id = httpUrl;
+    this.#grpcAddress = grpcAddress;
+    this.#options = options;
+  }
+
+  #channel(): Promise<grpc.Client> {
+    if (!this.#client) {
+      this.#client = this.#connect();
+      // A failed address lookup is not remembered: the next call asks again.
+      this.#client.catch(() => this.#client = undefined);
+    }
+    return this.#client;
+  }
+
+  async #connect(): Promise<grpc.Client> {
+    if (!this.#grpcAddress) {
+      const res = await fetch(`${this.id}/healthz`, { signal: AbortSignal.timeout(this.#options.timeoutMs) });
+      const body = await res.json() as { grpc?: unknown };
+      if (typeof body.grpc !== "string") throw new Error(`/healthz names no grpc address`);
+      this.#grpcAddress = body.grpc;
+    }
+    if (this.#closed) throw new Error("client closed");
+    const Client = serviceClient("groupcache.proto", "groupcachepb.GroupCache");
+    return new Client(this.#grpcAddress, grpc.credentials.createInsecure());
+  }
+
+  async #call(
+    op: "Get" | "Set" | "Delete",
+    req: unknown,
+    write: boolean,
+  ): Promise<Record<string, unknown> | null> {
+    const started = performance.now();
+    const record = (result: "ok" | "not_found" | "error") =>
+      this.#options.metrics?.peerCall(
+        this.id,
+        op.toLowerCase(),
+        result,
+        (performance.now() - started) / 1000,
+      );
+    let client: grpc.Client;
+    try {
+      client = await this.#channel();
+    } catch (e) {
+      record("error");
+      throw new Error(`peer ${this.id} ${op} failed: ${(e as Error).message}`);
+    }
+    const md = new grpc.Metadata();
+    md.set(FORWARDED_METADATA, "1");
+    if (write) md.set("authorization", `Bearer ${this.#options.token}`);
+    const method = (client as unknown as Record<string, Unary>)[op].bind(client);
+    return await new Promise((resolve, reject) => {
+      method(req, md, { deadline: Date.now() + this.#options.timeoutMs }, (err, res) => {
+        if (!err) {
+          record("ok");
+          resolve(res);
+        } else if (err.code === grpc.status.NOT_FOUND && op === "Get") {
+          record("not_found");
+          resolve(null);
+        } else {
+          record("error");
+          reject(new Error(`peer ${this.id} ${op} failed: ${grpc.status[err.code]}: ${err.details}`));
+        }
+      });
+    });
+  }
+
+  /** Fetches a key from the peer; null when the peer's source has no such key. */
+  async get(group: string, key: string): Promise<ByteView | null> {
+    const res = await this.#call("Get", { group, key }, false);
+    if (!res) return null;
+    return ByteView.of(res.value as Uint8Array, Number(res.expire_unix_ms ?? 0));
+  }
+
+  /** Stores a value on the peer, keeping its remaining time to live. */
+  async set(group: string, key: string, value: ByteView): Promise<void> {
+    const ttl = value.expiresAt === 0 ? 0 : Math.max(1, value.expiresAt - Date.now());
+    await this.#call("Set", { group, key, value: value.toBytes(), ttl_ms: ttl }, true);
+  }
+
+  /** Removes a key on the peer. */
+  async delete(group: string, key: string): Promise<void> {
+    await this.#call("Delete", { group, key }, true);
+  }
+
+  /** Closes the channel. */
+  close(): void {
+    this.#closed = true;
+    this.#client?.then((c) => c.close(), () => {});
+  }
+}

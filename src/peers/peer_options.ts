@@ -1,0 +1,18 @@
+/**
+ * Settings shared by the HTTP and gRPC peer clients.
+ * @module
+ */
+import type { NodeMetrics } from "../metrics.ts";
+
+/** How a node calls its peers. */
+export interface PeerOptions {
+  /** Sent with forwarded Set and Delete. */
+  token: string;
+  /** Deadline of every call, in milliseconds. */
+  timeoutMs: number;
+  /** Where call latencies are recorded. */
+  metrics?: NodeMetrics;
+}
+
+/** Records the outcome of one peer call. */
+export type PeerCallRecorder = (result: "ok" | "not_found" | "error") => void;

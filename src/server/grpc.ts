@@ -1,0 +1,125 @@
+/**
+ * The gRPC front door of a node (grpc-js): `groupcachepb.GroupCache` (Get, Set, Delete) and the standard
+ * `grpc.health.v1.Health`. Other services (the CNF-metrics API) are added by the node.
+ * @module
+ */
+import * as grpc from "@grpc/grpc-js";
+import { ByteView } from "../cache/byte_view.ts";
+import type { Group } from "../cache/group.ts";
+import type { NodeMetrics } from "../metrics.ts";
+import { malformed, serviceClient, tolerantService } from "./proto.ts";
+import { authProblem, keyProblem } from "./validate.ts";
+
+/** Metadata key marking a request forwarded by a peer (answered locally, never forwarded again). */
+export const FORWARDED_METADATA = "x-distcache-forwarded";
+
+/** What the GroupCache handlers need from the node. */
+export interface GrpcDeps {
+  groups: ReadonlyMap<string, Group>;
+  token: string;
+  maxKeyBytes: number;
+  maxValueBytes: number;
+  metrics: NodeMetrics;
+}
+
+type Callback = grpc.sendUnaryData<unknown>;
+type Call = grpc.ServerUnaryCall<Record<string, unknown>, unknown>;
+
+/** A gRPC status error with a message for the client. */
+export function status(code: grpc.status, details: string): grpc.ServiceError {
+  return Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() });
+}
+
+interface Target {
+  group: Group;
+  key: string;
+  local: boolean;
+}
+
+/** Validates the group and key of a request; returns the error to send, or the target. */
+function target(deps: GrpcDeps, call: Call, write: boolean): Target | grpc.ServiceError {
+  const req = call.request;
+  const broken = malformed(req);
+  if (broken !== undefined) {
+    return status(grpc.status.INVALID_ARGUMENT, `malformed request message: ${broken}`);
+  }
+  if (write) {
+    const auth = String(call.metadata.get("authorization")[0] ?? "");
+    const problem = authProblem(auth.startsWith("Bearer ") ? auth.slice(7) : "", deps.token);
+    if (problem) return status(grpc.status.UNAUTHENTICATED, problem);
+  }
+  const groupName = String(req.group ?? "");
+  if (groupName === "") return status(grpc.status.INVALID_ARGUMENT, "group must not be empty");
+  const group = deps.groups.get(groupName);
+  if (!group) return status(grpc.status.NOT_FOUND, `unknown group "${groupName}"`);
+  const key = String(req.key ?? "");
+  const problem = keyProblem(key, deps.maxKeyBytes);
+  if (problem) return status(grpc.status.INVALID_ARGUMENT, problem);
+  return { group, key, local: call.metadata.get(FORWARDED_METADATA).length > 0 };
+}
+
+/** Wraps a handler: errors it throws become UNAVAILABLE, and every call is timed. */
+function unary(
+  metrics: NodeMetrics,
+  op: string,
+  fn: (call: Call) => Promise<unknown>,
+): grpc.handleUnaryCall<Record<string, unknown>, unknown> {
+  return (call: Call, callback: Callback) => {
+    const started = performance.now();
+    const done = (err: grpc.ServiceError | null, value?: unknown) => {
+      metrics.request("grpc", op, err ? grpc.status[err.code] : "OK", (performance.now() - started) / 1000);
+      callback(err, value);
+    };
+    fn(call).then(
+      (value) => done(null, value),
+      (e) => done(isStatus(e) ? e : status(grpc.status.UNAVAILABLE, `unavailable: ${(e as Error).message}`)),
+    );
+  };
+}
+
+function isStatus(e: unknown): e is grpc.ServiceError {
+  return e instanceof Error && typeof (e as grpc.ServiceError).code === "number";
+}
+
+/** The GroupCache service definition, tolerant of malformed messages. */
+export function groupCacheService(): grpc.ServiceDefinition {
+  return tolerantService(serviceClient("groupcache.proto", "groupcachepb.GroupCache").service);
+}
+
+/** Handlers of `groupcachepb.GroupCache`. */
+export function groupCacheHandlers(deps: GrpcDeps): grpc.UntypedServiceImplementation {
+  const resolve = (call: Call, write: boolean): Target => {
+    const t = target(deps, call, write);
+    if (t instanceof Error) throw t;
+    return t;
+  };
+  return {
+    Get: unary(deps.metrics, "Get", async (call) => {
+      const { group, key, local } = resolve(call, false);
+      const view = await group.get(key, { local });
+      if (!view) throw status(grpc.status.NOT_FOUND, `no value for key "${key}" in group "${group.name}"`);
+      return { value: view.toBytes(), minute_qps: 0, expire_unix_ms: view.expiresAt };
+    }),
+    Set: unary(deps.metrics, "Set", async (call) => {
+      const { group, key, local } = resolve(call, true);
+      const value = call.request.value as Uint8Array;
+      if (value.byteLength > deps.maxValueBytes) {
+        throw status(
+          grpc.status.INVALID_ARGUMENT,
+          `value is ${value.byteLength} bytes; the limit is ${deps.maxValueBytes}`,
+        );
+      }
+      const ttl = Number(call.request.ttl_ms ?? 0);
+      if (!Number.isSafeInteger(ttl) || ttl < 0) {
+        throw status(grpc.status.INVALID_ARGUMENT, `ttl_ms must be a non-negative integer (got ${ttl})`);
+      }
+      await group.set(key, ByteView.of(value), { ttlMs: ttl === 0 ? undefined : ttl, local });
+      return {};
+    }),
+    Delete: unary(deps.metrics, "Delete", async (call) => {
+      const { group, key, local } = resolve(call, true);
+      await group.delete(key, { local });
+      return {};
+    }),
+  };
+}

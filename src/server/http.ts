@@ -1,0 +1,171 @@
+/**
+ * The HTTP front door of a node, for `Deno.serve`: the peer protocol `/_cache/<group>/<key>`
+ * (GET, PUT, DELETE), `/metrics`, `/healthz` and `/readyz`.
+ * @module
+ */
+import { ByteView } from "../cache/byte_view.ts";
+import type { Group } from "../cache/group.ts";
+import type { NodeMetrics } from "../metrics.ts";
+import { authProblem, keyProblem } from "./validate.ts";
+
+/** Marks a request forwarded by a peer: it is answered locally and never forwarded again. */
+export const FORWARDED_HEADER = "x-distcache-forwarded";
+/** Carries a value's absolute expiry in Unix epoch milliseconds (absent when it never expires). */
+export const EXPIRE_HEADER = "x-distcache-expire-unix-ms";
+/** Sets a value's time to live in milliseconds on PUT (absent or 0: the group's default). */
+export const TTL_HEADER = "x-distcache-ttl-ms";
+
+/** What the handler needs from its node. */
+export interface HttpDeps {
+  groups: ReadonlyMap<string, Group>;
+  token: string;
+  maxKeyBytes: number;
+  maxValueBytes: number;
+  metrics: NodeMetrics;
+  /** Whether the node takes traffic (false while starting or shutting down). */
+  ready: () => boolean;
+  /** This node's addresses, reported by /healthz so peers can learn the gRPC address. */
+  self: { http: string; grpc: string };
+}
+
+const PREFIX = "/_cache/";
+
+function text(status: number, body: string, headers?: Record<string, string>): Response {
+  return new Response(body + "\n", {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
+  });
+}
+
+/** The path and query of a request URL, still percent-encoded. */
+function rawPath(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  const q = url.indexOf("?", start);
+  return q === -1 ? url.slice(start) : url.slice(start, q);
+}
+
+/** Reads a request body, refusing more than `limit` bytes; returns null when it is too large. */
+async function readBody(req: Request, limit: number): Promise<Uint8Array | null> {
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > limit) return null;
+  if (!req.body) return new Uint8Array(0);
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of req.body) {
+    size += chunk.byteLength;
+    if (size > limit) return null;
+    parts.push(chunk);
+  }
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+function valueResponse(view: ByteView): Response {
+  const headers: Record<string, string> = { "content-type": "application/octet-stream" };
+  if (view.expiresAt !== 0) {
+    headers[EXPIRE_HEADER] = String(view.expiresAt);
+    headers["expires"] = new Date(view.expiresAt).toUTCString();
+  }
+  return new Response(view.toBytes(), { status: 200, headers });
+}
+
+/**
+ * Builds the request handler of one node.
+ *
+ * @param deps The node's groups, limits, token and metrics.
+ * @returns A handler for `Deno.serve`.
+ */
+export function httpHandler(deps: HttpDeps): (req: Request) => Promise<Response> {
+  async function cache(req: Request, path: string): Promise<Response> {
+    const slash = path.indexOf("/", PREFIX.length);
+    if (slash === -1) return text(400, "expected /_cache/<group>/<key>");
+    let groupName: string, key: string;
+    try {
+      groupName = decodeURIComponent(path.slice(PREFIX.length, slash));
+      key = decodeURIComponent(path.slice(slash + 1));
+    } catch {
+      return text(400, "bad percent-encoding in the group or key");
+    }
+    const method = req.method;
+    if (method !== "GET" && method !== "PUT" && method !== "DELETE") {
+      return text(405, `method ${method} not allowed; use GET, PUT or DELETE`, { allow: "GET, PUT, DELETE" });
+    }
+    if (method !== "GET") {
+      const auth = req.headers.get("authorization") ?? "";
+      const problem = authProblem(auth.startsWith("Bearer ") ? auth.slice(7) : "", deps.token);
+      if (problem) return text(401, problem, { "www-authenticate": "Bearer" });
+    }
+    const group = deps.groups.get(groupName);
+    if (!group) return text(404, `unknown group "${groupName}"`);
+    const problem = keyProblem(key, deps.maxKeyBytes);
+    if (problem) return text(400, problem);
+    const local = req.headers.has(FORWARDED_HEADER);
+    if (method === "GET") {
+      const view = await group.get(key, { local });
+      return view ? valueResponse(view) : text(404, `no value for key "${key}" in group "${groupName}"`);
+    }
+    if (method === "DELETE") {
+      await group.delete(key, { local });
+      return new Response(null, { status: 204 });
+    }
+    const ttlHeader = req.headers.get(TTL_HEADER) ?? "0";
+    if (!/^\d{1,15}$/.test(ttlHeader)) {
+      return text(400, `${TTL_HEADER} must be a whole number of milliseconds (got "${ttlHeader}")`);
+    }
+    const body = await readBody(req, deps.maxValueBytes);
+    if (!body) return text(413, `value exceeds the limit of ${deps.maxValueBytes} bytes`);
+    const ttlMs = Number(ttlHeader);
+    await group.set(key, ByteView.of(body), { ttlMs: ttlMs === 0 ? undefined : ttlMs, local });
+    return new Response(null, { status: 204 });
+  }
+
+  async function route(req: Request, path: string): Promise<Response> {
+    if (path.startsWith(PREFIX)) return await cache(req, path);
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      return text(405, `method ${req.method} not allowed on ${path}`, { allow: "GET" });
+    }
+    switch (path) {
+      case "/metrics":
+        return new Response(await deps.metrics.text(), {
+          headers: { "content-type": deps.metrics.contentType },
+        });
+      case "/healthz":
+        return Response.json({ status: "ok", http: deps.self.http, grpc: deps.self.grpc });
+      case "/readyz":
+        return deps.ready() ? text(200, "ready") : text(503, "not ready");
+      default:
+        return text(
+          404,
+          `no route for ${path}; expected /_cache/<group>/<key>, /metrics, /healthz or /readyz`,
+        );
+    }
+  }
+
+  return async (req) => {
+    const started = performance.now();
+    const path = rawPath(req.url);
+    let res: Response;
+    try {
+      res = await route(req, path);
+    } catch (e) {
+      res = text(503, `unavailable: ${(e as Error).message}`);
+    }
+    deps.metrics.request("http", opName(req.method, path), res.status, (performance.now() - started) / 1000);
+    return res;
+  };
+}
+
+/** A bounded label for the request, so that odd paths cannot grow the metric set. */
+function opName(method: string, path: string): string {
+  if (path.startsWith(PREFIX)) {
+    return method === "GET" || method === "PUT" || method === "DELETE" ? method.toLowerCase() : "other";
+  }
+  return path === "/metrics" || path === "/healthz" || path === "/readyz" ? path.slice(1) : "other";
+}
+

@@ -1,0 +1,129 @@
+/**
+ * Test helpers: run real node processes (main.ts) on free loopback ports and read their metrics.
+ * @module
+ */
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const CONFIG = new URL("../config/config.yml", import.meta.url).pathname;
+
+/** The permissions `deno task start` grants a node. */
+export const NODE_PERMISSIONS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys",
+];
+
+/** A loopback port that was free a moment ago. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** A node process started by a test. */
+export interface NodeProcess {
+  readonly http: string;
+  readonly grpc: string;
+  /** Everything the node wrote to stderr so far. */
+  log(): string;
+  /** Sends `signal` and waits for the exit code. */
+  stop(signal?: Deno.Signal): Promise<number>;
+}
+
+/** How to start a node process. */
+export interface NodeProcessOptions {
+  httpPort?: number;
+  grpcPort?: number;
+  peers?: string[];
+  db?: string;
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+/** Runs main.ts with the given flags, returning once /readyz answers 200. */
+export async function startNodeProcess(options: NodeProcessOptions = {}): Promise<NodeProcess> {
+  const httpPort = options.httpPort ?? freePort();
+  const grpcPort = options.grpcPort ?? freePort();
+  const args = [
+    "run",
+    ...NODE_PERMISSIONS,
+    MAIN,
+    "--config",
+    CONFIG,
+    "--http-port",
+    String(httpPort),
+    "--grpc-port",
+    String(grpcPort),
+    "--db",
+    options.db ?? "sqlite::memory:",
+    ...(options.peers ? ["--peers", options.peers.join(",")] : []),
+    ...(options.args ?? []),
+  ];
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    stdout: "null",
+    stderr: "piped",
+    env: options.env,
+  }).spawn();
+  let stderr = "";
+  const reading = (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
+  })();
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  const http = `http://127.0.0.1:${httpPort}`;
+  const deadline = Date.now() + 20_000;
+  while (true) {
+    if (exited) {
+      await reading;
+      throw new Error(`node exited before it was ready:\n${stderr}`);
+    }
+    try {
+      const res = await fetch(`${http}/readyz`);
+      await res.body?.cancel();
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      await status;
+      throw new Error(`node not ready within 20 s:\n${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    http,
+    grpc: `127.0.0.1:${grpcPort}`,
+    log: () => stderr,
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      if (!exited) child.kill(signal);
+      const s = await status;
+      await reading;
+      return s.code;
+    },
+  };
+}
+
+/** Sums the samples of a metric (optionally only those whose labels include `labels`) on a node. */
+export async function metricValue(
+  http: string,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const text = await (await fetch(`${http}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const lbl = m[2] ?? "";
+    if (Object.entries(labels).every(([k, v]) => lbl.includes(`${k}="${v}"`))) sum += Number(m[3]);
+  }
+  return sum;
+}
