@@ -1,0 +1,512 @@
+/**
+ * A group is one named key space cached across nodes: each key has one owner that loads it from the
+ * source, other nodes fetch it from the owner and keep the popular ones in a small hot cache.
+ * @module
+ */
+import { ByteView } from "./byte_view.ts";
+import { NoPeers, type PeerClient, type PeerPicker } from "./peers.ts";
+import type { Cache, CacheStats } from "./policy.ts";
+import { createCache } from "./policies.ts";
+import { Singleflight } from "./singleflight.ts";
+
+/**
+ * Loads a key from the source of truth. Resolves to null when the source has no such key; a
+ * {@linkcode ByteView} may carry its own expiry, other values get the group's `ttlMs`.
+ */
+export type Getter = (key: string) => Promise<Uint8Array | string | ByteView | null>;
+
+/** Options of a {@linkcode Group}. */
+export interface GroupOptions {
+  /** The group's name, the same on every node; peers address it by this name. Must not be empty. */
+  name: string;
+  /** Loads keys this node owns (or must load because their owner failed). */
+  getter: Getter;
+  /** Bytes for the main and hot cache together, keys included; a positive integer. */
+  cacheBytes: number;
+  /**
+   * Share of `cacheBytes` for the hot cache of other nodes' keys, from 0 up to (not including) 1;
+   * default 0.125. 0, or a share below one byte, disables the hot cache.
+   */
+  hotCacheFraction?: number;
+  /** Lifetime of loaded and set values that carry no expiry of their own, in ms; 0 (default) for none. */
+  ttlMs?: number;
+  /** How long "the source has no such key" is remembered, in ms; default 5000, 0 disables it. */
+  negativeTtlMs?: number;
+  /**
+   * Longest a copy of another node's key is kept, in ms; bounds how stale it can be after the key
+   * changes on its owner. A positive integer, default 10000.
+   */
+  hotTtlMs?: number;
+  /** Names each key's owner; default {@linkcode NoPeers}, so this node owns every key. */
+  peers?: PeerPicker;
+  /** Eviction policy of both caches, a name known to `createCache`; default "lru". */
+  policy?: string;
+  /**
+   * Decides whether a value fetched from its owner is kept in the hot cache; default: 1 in 10 at random,
+   * as groupcache does, so only keys fetched often end up copied.
+   */
+  hotChance?: () => boolean;
+  /** Clock in epoch milliseconds; default `Date.now`. */
+  now?: () => number;
+}
+
+/** Counters that explain what a group did; each names one branch of the load path. */
+export interface GroupStats {
+  /** Calls to `get`. */
+  gets: number;
+  /** Gets answered by a value in the main cache. */
+  cacheHits: number;
+  /** Gets answered by a copy in the hot cache. */
+  hotHits: number;
+  /** Gets answered by a remembered "no such key". */
+  negativeHits: number;
+  /** Gets that waited for a load another get had already started, instead of starting their own. */
+  loadsDeduped: number;
+  /** Successful fetches from the key's owner, "not found" answers included. */
+  peerLoads: number;
+  /** Failed fetches from the key's owner; each is followed by a local load. */
+  peerErrors: number;
+  /** Successful getter calls, null results included. */
+  localLoads: number;
+  /** Getter calls that failed. */
+  localLoadErrors: number;
+  /** Peers that failed to delete a key when a delete was broadcast. */
+  peerDeleteErrors: number;
+}
+
+/** A cached value, or null for a remembered "the source has no such key". */
+type Entry = ByteView | null;
+
+/** A load in progress; a write to its key marks it stale, so its older result is returned but not kept. */
+interface LoadTicket {
+  stale: boolean;
+}
+
+/**
+ * A named, distributed, read-through cache in front of one source, in the manner of groupcache, with
+ * expiry, negative caching, set and delete.
+ *
+ * @example
+ * ```ts
+ * import { Group } from "./group.ts";
+ *
+ * const users = new Group({
+ *   name: "users",
+ *   cacheBytes: 1 << 20,
+ *   getter: (id) => Promise.resolve(id === "1" ? JSON.stringify({ name: "Ada" }) : null),
+ * });
+ * (await users.get("1"))?.toString(); // '{"name":"Ada"}', loaded once then cached
+ * await users.get("2"); // null, remembered for negativeTtlMs
+ * ```
+ */
+export class Group {
+  /** The group's name, as given. */
+  readonly name: string;
+  readonly #getter: Getter;
+  readonly #ttlMs: number;
+  readonly #negativeTtlMs: number;
+  readonly #hotTtlMs: number;
+  readonly #hotChance: () => boolean;
+  readonly #now: () => number;
+  #peers: PeerPicker;
+  /** Keys this node owns. */
+  readonly #main: Cache<Entry>;
+  /** Copies of keys other nodes own; undefined when disabled. */
+  readonly #hot: Cache<Entry> | undefined;
+  /** Gets that may go to a peer. */
+  readonly #fetches = new Singleflight<Entry>();
+  /** Getter calls, kept apart from #fetches so a forwarded get never waits on a peer: two nodes that
+   * disagree about an owner then cannot wait on each other. */
+  readonly #loads = new Singleflight<Entry>();
+  readonly #pending = new Map<string, Set<LoadTicket>>();
+  readonly #stats: GroupStats = {
+    gets: 0,
+    cacheHits: 0,
+    hotHits: 0,
+    negativeHits: 0,
+    loadsDeduped: 0,
+    peerLoads: 0,
+    peerErrors: 0,
+    localLoads: 0,
+    localLoadErrors: 0,
+    peerDeleteErrors: 0,
+  };
+
+  /**
+   * Makes a group with empty caches.
+   *
+   * @param options Name, getter, budget, expiry, peers and policy; see {@linkcode GroupOptions}.
+   * @throws {TypeError | RangeError} When an option is invalid; the message names it.
+   * @example
+   * ```ts
+   * import { Group } from "./group.ts";
+   *
+   * const group = new Group({ name: "g", cacheBytes: 4096, ttlMs: 60_000, getter: async (k) => k });
+   * group.name; // "g"
+   * ```
+   */
+  constructor(options: GroupOptions) {
+    const {
+      name,
+      getter,
+      cacheBytes,
+      hotCacheFraction = 0.125,
+      ttlMs = 0,
+      negativeTtlMs = 5000,
+      hotTtlMs = 10_000,
+      peers = NoPeers,
+      policy = "lru",
+      hotChance = () => Math.random() < 0.1,
+      now = Date.now,
+    } = options;
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError(`name must be a non-empty string, got ${describe(name)}`);
+    }
+    requireFunction("getter", getter);
+    requireInteger("cacheBytes", cacheBytes, 1);
+    if (typeof hotCacheFraction !== "number" || !(hotCacheFraction >= 0 && hotCacheFraction < 1)) {
+      throw new RangeError(
+        `hotCacheFraction must be a number from 0 up to (not including) 1, got ${describe(hotCacheFraction)}`,
+      );
+    }
+    requireInteger("ttlMs", ttlMs, 0);
+    requireInteger("negativeTtlMs", negativeTtlMs, 0);
+    requireInteger("hotTtlMs", hotTtlMs, 1);
+    requirePicker(peers);
+    requireFunction("hotChance", hotChance);
+    requireFunction("now", now);
+
+    this.name = name;
+    this.#getter = getter;
+    this.#ttlMs = ttlMs;
+    this.#negativeTtlMs = negativeTtlMs;
+    this.#hotTtlMs = hotTtlMs;
+    this.#peers = peers;
+    this.#hotChance = hotChance;
+    this.#now = now;
+    const hotBytes = Math.floor(cacheBytes * hotCacheFraction);
+    const cacheOf = (maxBytes: number) => createCache<Entry>(policy, { maxBytes, sizeOf: entryBytes, now });
+    this.#main = cacheOf(cacheBytes - hotBytes);
+    this.#hot = hotBytes > 0 ? cacheOf(hotBytes) : undefined;
+  }
+
+  /**
+   * Returns the value of `key`: from the caches, else from its owner, else from the getter, with
+   * concurrent gets of one key sharing one load.
+   *
+   * @param key The key.
+   * @param options `local`: the get was forwarded by a peer, so load it here and never forward it again.
+   * @returns The value, or null when the source has no such key.
+   * @throws The getter's error, to every get waiting on that load; it is not cached.
+   * @example
+   * ```ts
+   * import { Group } from "./group.ts";
+   *
+   * let loads = 0;
+   * const group = new Group({ name: "g", cacheBytes: 4096, getter: async (k) => `v${++loads}:${k}` });
+   * const [a, b] = await Promise.all([group.get("k"), group.get("k")]);
+   * console.log(a?.toString(), b?.toString(), loads); // "v1:k" "v1:k" 1
+   * ```
+   */
+  async get(key: string, options: { local?: boolean } = {}): Promise<ByteView | null> {
+    this.#stats.gets++;
+    const cached = this.#lookup(key);
+    if (cached !== undefined) return cached;
+    if (options.local) return this.#loadLocally(key, true);
+    const { value, shared } = await this.#fetches.do(key, () => this.#fetch(key));
+    if (shared) this.#stats.loadsDeduped++;
+    return value;
+  }
+
+  /**
+   * Stores a value: on its owner when another node owns the key, else here.
+   *
+   * @param key The key.
+   * @param value The value; a {@linkcode ByteView} keeps its own expiry when it has one.
+   * @param options `ttlMs`: lifetime when the value carries no expiry, default the group's `ttlMs`.
+   * `local`: the set was forwarded by a peer, so store it here.
+   * @throws The owner's error when forwarding fails.
+   * @example
+   * ```ts
+   * import { Group } from "./group.ts";
+   *
+   * const group = new Group({ name: "g", cacheBytes: 4096, getter: async () => null });
+   * await group.set("k", "v", { ttlMs: 1000 });
+   * (await group.get("k"))?.toString(); // "v"
+   * ```
+   */
+  async set(
+    key: string,
+    value: Uint8Array | string | ByteView,
+    options: { ttlMs?: number; local?: boolean } = {},
+  ): Promise<void> {
+    const ttlMs = options.ttlMs ?? this.#ttlMs;
+    requireInteger("ttlMs", ttlMs, 0);
+    const view = this.#toView(value, ttlMs);
+    const peer = options.local ? undefined : this.#peers.pickPeer(key);
+    if (peer === undefined) {
+      this.#forgetCopies(key);
+      this.#keep(this.#main, key, view, view.expiresAt);
+      return;
+    }
+    try {
+      await peer.set(this.name, key, view);
+    } finally {
+      // After the owner answered, so a fetch that raced the write cannot leave an old copy here.
+      this.#forgetCopies(key);
+    }
+  }
+
+  /**
+   * Removes a key here and, unless `local`, on every peer, so no node keeps a copy of it.
+   *
+   * @param key The key.
+   * @param options `local`: the delete was broadcast by a peer, so remove it here only.
+   * @throws {AggregateError} After trying every peer, when some failed; the message names them.
+   * @example
+   * ```ts
+   * import { Group } from "./group.ts";
+   *
+   * const group = new Group({ name: "g", cacheBytes: 4096, getter: async () => null });
+   * await group.set("k", "v");
+   * await group.delete("k");
+   * await group.get("k"); // null: the getter is asked again
+   * ```
+   */
+  async delete(key: string, options: { local?: boolean } = {}): Promise<void> {
+    this.#forgetCopies(key);
+    if (options.local) return;
+    const peers = this.#peers.peers();
+    const results = await Promise.allSettled(peers.map(async (peer) => await peer.delete(this.name, key)));
+    // Again after the peers answered, so a fetch that raced the broadcast cannot leave an old copy here.
+    this.#forgetCopies(key);
+    const failed: PeerClient[] = [];
+    const errors: unknown[] = [];
+    results.forEach((result, i) => {
+      if (result.status === "fulfilled") return;
+      failed.push(peers[i]);
+      errors.push(result.reason);
+    });
+    if (failed.length === 0) return;
+    this.#stats.peerDeleteErrors += failed.length;
+    throw new AggregateError(
+      errors,
+      `delete of key ${JSON.stringify(key)} in group "${this.name}" failed on ${failed.length} of ` +
+        `${peers.length} peers: ${failed.map((peer) => peer.id).join(", ")}`,
+    );
+  }
+
+  /**
+   * Replaces the picker that names each key's owner, as when membership changes.
+   *
+   * @param picker The new picker.
+   * @example
+   * ```ts
+   * import { Group } from "./group.ts";
+   * import { NoPeers } from "./peers.ts";
+   *
+   * const group = new Group({ name: "g", cacheBytes: 4096, getter: async (k) => k });
+   * group.setPeers(NoPeers);
+   * ```
+   */
+  setPeers(picker: PeerPicker): void {
+    requirePicker(picker);
+    this.#peers = picker;
+  }
+
+  /**
+   * Returns a snapshot of the group's counters.
+   *
+   * @returns The counters; later activity does not change the snapshot.
+   * @example
+   * ```ts
+   * import { Group } from "./group.ts";
+   *
+   * const group = new Group({ name: "g", cacheBytes: 4096, getter: async (k) => k });
+   * await group.get("k");
+   * await group.get("k");
+   * const { gets, cacheHits, localLoads } = group.stats(); // 2, 1, 1
+   * ```
+   */
+  stats(): GroupStats {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Returns the counters of the main cache (keys this node owns) or the hot cache (copies of other
+   * nodes' keys); a disabled hot cache reports zeros.
+   *
+   * @param which "main" or "hot".
+   * @returns A snapshot of that cache's counters.
+   * @example
+   * ```ts
+   * import { Group } from "./group.ts";
+   *
+   * const group = new Group({ name: "g", cacheBytes: 4096, getter: async (k) => k });
+   * await group.get("k");
+   * group.cacheStats("main").items; // 1
+   * ```
+   */
+  cacheStats(which: "main" | "hot"): CacheStats {
+    const cache = which === "main" ? this.#main : this.#hot;
+    return cache?.stats() ?? { bytes: 0, items: 0, gets: 0, hits: 0, evictions: 0, expirations: 0 };
+  }
+
+  /** Looks in the main cache, then the hot cache, counting the kind of hit. */
+  #lookup(key: string): Entry | undefined {
+    const main = this.#main.get(key);
+    if (main !== undefined) {
+      if (main === null) this.#stats.negativeHits++;
+      else this.#stats.cacheHits++;
+      return main;
+    }
+    const hot = this.#hot?.get(key);
+    if (hot !== undefined) {
+      if (hot === null) this.#stats.negativeHits++;
+      else this.#stats.hotHits++;
+    }
+    return hot;
+  }
+
+  /** The body of a get's flight: re-check the caches, then ask the owner, or load here. */
+  async #fetch(key: string): Promise<Entry> {
+    // An earlier flight may have filled the caches between this get's lookup and its flight starting.
+    const cached = this.#lookup(key);
+    if (cached !== undefined) return cached;
+    const peer = this.#peers.pickPeer(key);
+    if (peer === undefined) return this.#loadLocally(key, true);
+    const ticket = this.#begin(key);
+    try {
+      const value = await peer.get(this.name, key);
+      this.#stats.peerLoads++;
+      if (value !== null && !ticket.stale && this.#hot !== undefined && this.#hotChance()) {
+        this.#keep(this.#hot, key, value, this.#hotExpiry(value.expiresAt));
+      }
+      return value;
+    } catch {
+      this.#stats.peerErrors++;
+    } finally {
+      this.#end(key, ticket);
+    }
+    return this.#loadLocally(key, false);
+  }
+
+  /**
+   * Calls the getter once for all concurrent loads of `key`. A key we own is kept in the main cache; one
+   * loaded because its owner failed is kept only as a hot copy, whose expiry bounds its staleness.
+   */
+  async #loadLocally(key: string, owned: boolean): Promise<Entry> {
+    const { value, shared } = await this.#loads.do(key, () => this.#callGetter(key, owned));
+    if (shared) this.#stats.loadsDeduped++;
+    return value;
+  }
+
+  async #callGetter(key: string, owned: boolean): Promise<Entry> {
+    const cached = this.#lookup(key);
+    if (cached !== undefined) return cached;
+    const ticket = this.#begin(key);
+    try {
+      let value: Entry;
+      try {
+        const loaded = await this.#getter(key);
+        value = loaded === null ? null : this.#toView(loaded, this.#ttlMs);
+      } catch (error) {
+        this.#stats.localLoadErrors++;
+        throw error;
+      }
+      this.#stats.localLoads++;
+      if (!ticket.stale) this.#keepLoaded(key, value, owned);
+      return value;
+    } finally {
+      this.#end(key, ticket);
+    }
+  }
+
+  #keepLoaded(key: string, value: Entry, owned: boolean): void {
+    const now = this.#now();
+    if (value === null) {
+      if (this.#negativeTtlMs === 0) return;
+      const expiresAt = now + this.#negativeTtlMs;
+      if (owned) this.#keep(this.#main, key, null, expiresAt);
+      else if (this.#hot !== undefined) this.#keep(this.#hot, key, null, this.#hotExpiry(expiresAt));
+    } else if (owned) {
+      this.#keep(this.#main, key, value, value.expiresAt);
+    } else if (this.#hot !== undefined) {
+      this.#keep(this.#hot, key, value, this.#hotExpiry(value.expiresAt));
+    }
+  }
+
+  /** Stores an entry unless it has already expired. */
+  #keep(cache: Cache<Entry>, key: string, value: Entry, expiresAt: number): void {
+    if (expiresAt !== 0 && expiresAt <= this.#now()) return;
+    cache.set(key, value, expiresAt);
+  }
+
+  /** A hot copy lives until the value expires or hotTtlMs passes, whichever comes first. */
+  #hotExpiry(expiresAt: number): number {
+    const cap = this.#now() + this.#hotTtlMs;
+    return expiresAt === 0 ? cap : Math.min(expiresAt, cap);
+  }
+
+  #toView(value: Uint8Array | string | ByteView, ttlMs: number): ByteView {
+    const expiresAt = ttlMs > 0 ? this.#now() + ttlMs : 0;
+    if (value instanceof ByteView) return value.expiresAt !== 0 ? value : value.withExpiry(expiresAt);
+    if (typeof value === "string" || value instanceof Uint8Array) return ByteView.of(value, expiresAt);
+    throw new TypeError(
+      `group "${this.name}": a value must be a Uint8Array, string, ByteView or null, got ${describe(value)}`,
+    );
+  }
+
+  /** Drops this node's copies of `key` and detaches loads already running, which may predate a write. */
+  #forgetCopies(key: string): void {
+    this.#main.delete(key);
+    this.#hot?.delete(key);
+    for (const ticket of this.#pending.get(key) ?? []) ticket.stale = true;
+    this.#fetches.forget(key);
+    this.#loads.forget(key);
+  }
+
+  #begin(key: string): LoadTicket {
+    const ticket = { stale: false };
+    const tickets = this.#pending.get(key);
+    if (tickets === undefined) this.#pending.set(key, new Set([ticket]));
+    else tickets.add(ticket);
+    return ticket;
+  }
+
+  #end(key: string, ticket: LoadTicket): void {
+    const tickets = this.#pending.get(key);
+    tickets?.delete(ticket);
+    if (tickets?.size === 0) this.#pending.delete(key);
+  }
+}
+
+function entryBytes(entry: Entry): number {
+  return entry === null ? 0 : entry.byteLength;
+}
+
+function requireInteger(field: string, value: unknown, min: 0 | 1): void {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+    const kind = min === 0 ? "a non-negative integer" : "a positive integer";
+    throw new RangeError(`${field} must be ${kind}, got ${describe(value)}`);
+  }
+}
+
+function requireFunction(field: string, value: unknown): void {
+  if (typeof value !== "function") throw new TypeError(`${field} must be a function, got ${describe(value)}`);
+}
+
+function requirePicker(picker: unknown): void {
+  const p = picker as Partial<PeerPicker> | null;
+  if (typeof p?.pickPeer !== "function" || typeof p.peers !== "function") {
+    throw new TypeError(
+      `peers must be a PeerPicker with pickPeer and peers methods, got ${describe(picker)}`,
+    );
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (value === null || typeof value !== "object") return String(value);
+  return value.constructor?.name ?? "object";
+}
