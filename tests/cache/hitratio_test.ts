@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { parseFlags, replay, traceKeys, UsageError } from "../../scripts/hitratio.ts";
+
+function gzip(text: string): ReadableStream<Uint8Array<ArrayBuffer>> {
+  return new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
+}
+
+// Requests 1 2 1 3 2 1 4 1 at capacity 2. LRU: 1 miss, 2 miss, 1 hit, 3 miss (evicts 2),
+// 2 miss (evicts 1), 1 miss (evicts 3), 4 miss (evicts 2), 1 hit: 2 hits in 8 requests.
+const TINY = "1\n2\n1\n*\n\n3\n 2 \n1\n4\n1";
+
+Deno.test("hitratio reads a gzip trace, skipping blank lines and * markers", async () => {
+  assert.deepEqual(await Array.fromAsync(traceKeys(gzip(TINY))), ["1", "2", "1", "3", "2", "1", "4", "1"]);
+  assert.deepEqual(await Array.fromAsync(traceKeys(gzip("7\n*\n"))), ["7"]);
+});
+
+Deno.test("hitratio counts hits on a tiny trace as computed by hand", async () => {
+  assert.deepEqual(await replay(gzip(TINY), "lru", 2), {
+    policy: "lru",
+    capacity: 2,
+    requests: 8,
+    hits: 2,
+    hitRatio: 0.25,
+  });
+  assert.equal((await replay(gzip(""), "sieve", 2)).hitRatio, 0);
+});
+
+Deno.test("hitratio flags: every flag is required and a bad one is named", async (t) => {
+  await t.step("accepts --flag value and --flag=value", () => {
+    assert.deepEqual(parseFlags(["--trace", "t.gz", "--capacity=10", "--policy", "sieve"]), {
+      trace: "t.gz",
+      capacity: 10,
+      policy: "sieve",
+    });
+  });
+  const cases: [string[], RegExp][] = [
+    [["--capacity", "1", "--policy", "lru"], /missing --trace/],
+    [["--trace", "t", "--policy", "lru"], /missing --capacity/],
+    [["--trace", "t", "--capacity", "1"], /missing --policy <name>; expected one of: lru, sieve/],
+    [["--trace", "t", "--capacity", "1.5", "--policy", "lru"], /--capacity must be a positive integer/],
+    [["--trace", "t", "--capacity", "0", "--policy", "lru"], /--capacity must be a positive integer/],
+    [["--trace", "t", "--capacity", "1", "--policy", "lfu"], /--policy "lfu" is unknown/],
+    [["--trace"], /--trace needs a value/],
+    [["--cap", "1"], /unknown flag --cap/],
+  ];
+  for (const [args, message] of cases) {
+    await t.step(`rejects ${args.join(" ")}`, () => {
+      assert.throws(
+        () => parseFlags(args),
+        (err: unknown) => err instanceof UsageError && message.test(err.message),
+      );
+    });
+  }
+});
+
+const traces = new URL("../../../shared/traces/", import.meta.url);
+const haveTraces = (() => {
+  try {
+    return Deno.statSync(new URL("gli.trace.gz", traces)).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "hitratio: LRU on gli @ 1000 gives the reference 11.2% (ignored when ../shared/traces is absent)",
+  ignore: !haveTraces,
+  async fn() {
+    const file = await Deno.open(new URL("gli.trace.gz", traces));
+    const result = await replay(file.readable, "lru", 1000);
+    assert.equal(result.requests, 6015);
+    assert.equal((result.hitRatio * 100).toFixed(1), "11.2");
+  },
+});
