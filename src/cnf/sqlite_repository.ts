@@ -71,9 +71,10 @@ export class SqliteCnfRepository implements CnfRepository {
    * ```
    */
   static open(path: string): SqliteCnfRepository {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    const db = new DatabaseSync(path);
+    let db: DatabaseSync | undefined;
     try {
+      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+      db = new DatabaseSync(path);
       // Several nodes may share one file on a developer machine: wait for a lock rather than fail.
       db.exec("PRAGMA busy_timeout = 5000");
       db.exec(SCHEMA);
@@ -81,7 +82,7 @@ export class SqliteCnfRepository implements CnfRepository {
       repo.#seedIfEmpty();
       return repo;
     } catch (err) {
-      db.close();
+      if (db?.isOpen) db.close();
       throw new Error(`cannot open SQLite repository "${path}": ${(err as Error).message}`, { cause: err });
     }
   }
