@@ -1,0 +1,251 @@
+/**
+ * Benchmarks LruCache against lru-cache in one process: the same keys, the same value objects, the same
+ * byte bound and size formula, and the same pre-generated operation stream, so both evict the same
+ * entries and must report the same hits. Prints a markdown table.
+ *
+ * Run with `deno task bench lru` (it needs `--v8-flags=--expose-gc`, which the bench runner passes).
+ * @module
+ */
+import { LRUCache } from "lru-cache";
+import { ByteView } from "../../src/cache/byte_view.ts";
+import { LruCache } from "../../src/cache/lru.ts";
+
+const KEYS = 1_000_000;
+const VALUE_BYTES = 100;
+/** Zipf exponent of key popularity: a few hot keys, a long tail, as caches in front of stores see. */
+const ZIPF_S = 0.9;
+/** Operations per round; 80% gets and 20% sets, in blocks of 4,000 gets then 1,000 sets. */
+const OPS = 2_000_000;
+const GET_BLOCK = 4_000;
+const SET_BLOCK = 1_000;
+const ROUNDS = 5;
+/** Entries filled when measuring memory; below the capacity, so nothing is evicted meanwhile. */
+const MEMORY_ENTRIES = 200_000;
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) {
+  console.error("scripts/bench/lru.ts needs --v8-flags=--expose-gc; run it with `deno task bench lru`");
+  Deno.exit(2);
+}
+
+const keys: string[] = [];
+for (let i = 0; i < KEYS; i++) keys.push(`key:${i}`);
+// Values are shared by both caches; a pool keeps the value heap out of the per-entry numbers.
+const values: ByteView[] = [];
+for (let i = 0; i < 1024; i++) values.push(ByteView.of(new Uint8Array(VALUE_BYTES).fill(i & 255)));
+
+// Both caches count an entry as its key's bytes (ASCII keys: their length) plus the value's bytes.
+let allBytes = 0;
+for (const key of keys) allBytes += key.length + VALUE_BYTES;
+const maxBytes = Math.floor(allBytes / 4);
+const sizeOf = (v: ByteView) => v.byteLength;
+const sizeCalculation = (v: ByteView, k: string) => v.byteLength + k.length;
+// A non-binding entry bound (the most entries maxBytes could hold) that lets lru-cache preallocate.
+const preallocMax = Math.floor(maxBytes / ("key:0".length + VALUE_BYTES));
+
+const ops = zipfKeys(OPS, KEYS, ZIPF_S, 12345);
+
+function ours(): LruCache<ByteView> {
+  return new LruCache<ByteView>({ maxBytes, sizeOf });
+}
+function theirs(): LRUCache<string, ByteView> {
+  return new LRUCache<string, ByteView>({ maxSize: maxBytes, sizeCalculation });
+}
+function theirsPrealloc(): LRUCache<string, ByteView> {
+  return new LRUCache<string, ByteView>({ max: preallocMax, maxSize: maxBytes, sizeCalculation });
+}
+
+interface Timing {
+  getMs: number;
+  setMs: number;
+  hits: number;
+}
+
+// One loop per library, written out twice, so each call site only ever sees one cache class.
+function runOurs(cache: LruCache<ByteView>): Timing {
+  let getMs = 0, setMs = 0, hits = 0;
+  for (let base = 0; base < OPS; base += GET_BLOCK + SET_BLOCK) {
+    const t0 = performance.now();
+    for (let i = base, end = base + GET_BLOCK; i < end; i++) {
+      if (cache.get(keys[ops[i]]) !== undefined) hits++;
+    }
+    const t1 = performance.now();
+    for (let i = base + GET_BLOCK, end = base + GET_BLOCK + SET_BLOCK; i < end; i++) {
+      const k = ops[i];
+      cache.set(keys[k], values[k & 1023]);
+    }
+    const t2 = performance.now();
+    getMs += t1 - t0;
+    setMs += t2 - t1;
+  }
+  return { getMs, setMs, hits };
+}
+
+function runTheirs(cache: LRUCache<string, ByteView>): Timing {
+  let getMs = 0, setMs = 0, hits = 0;
+  for (let base = 0; base < OPS; base += GET_BLOCK + SET_BLOCK) {
+    const t0 = performance.now();
+    for (let i = base, end = base + GET_BLOCK; i < end; i++) {
+      if (cache.get(keys[ops[i]]) !== undefined) hits++;
+    }
+    const t1 = performance.now();
+    for (let i = base + GET_BLOCK, end = base + GET_BLOCK + SET_BLOCK; i < end; i++) {
+      const k = ops[i];
+      cache.set(keys[k], values[k & 1023]);
+    }
+    const t2 = performance.now();
+    getMs += t1 - t0;
+    setMs += t2 - t1;
+  }
+  return { getMs, setMs, hits };
+}
+
+interface Contender {
+  name: string;
+  run: () => Timing;
+  gets: number[];
+  sets: number[];
+  hits: number[];
+}
+
+const ourCache = ours();
+const theirCache = theirs();
+const theirPreallocCache = theirsPrealloc();
+const contenders: Contender[] = [
+  { name: "LruCache (distcache)", run: () => runOurs(ourCache), gets: [], sets: [], hits: [] },
+  { name: "lru-cache, maxSize", run: () => runTheirs(theirCache), gets: [], sets: [], hits: [] },
+  {
+    name: "lru-cache, maxSize + max (preallocated)",
+    run: () => runTheirs(theirPreallocCache),
+    gets: [],
+    sets: [],
+    hits: [],
+  },
+];
+
+const getsPerRound = (OPS / (GET_BLOCK + SET_BLOCK)) * GET_BLOCK;
+const setsPerRound = OPS - getsPerRound;
+// The warm-up round fills the caches to capacity and lets the JIT settle; it is not counted.
+for (const c of contenders) c.run();
+for (let round = 0; round < ROUNDS; round++) {
+  // Rotate who goes first, so no one always runs right after another's garbage.
+  for (let j = 0; j < contenders.length; j++) {
+    const c = contenders[(round + j) % contenders.length];
+    gc();
+    const t = c.run();
+    c.gets.push(getsPerRound / (t.getMs / 1000));
+    c.sets.push(setsPerRound / (t.setMs / 1000));
+    c.hits.push(t.hits);
+  }
+}
+for (const c of contenders) {
+  if (c.hits.join() !== contenders[0].hits.join()) {
+    throw new Error(
+      `${c.name} saw hits ${c.hits.join()}, LruCache ${contenders[0].hits.join()}: not the same LRU`,
+    );
+  }
+}
+
+interface Memory {
+  heap: number;
+  total: number;
+}
+
+/** Heap, and heap plus off-heap (typed-array) bytes, per entry after filling a fresh cache. */
+function memoryPerEntry(fill: () => unknown): Memory {
+  gc!();
+  gc!();
+  const before = Deno.memoryUsage();
+  const keep = fill();
+  gc!();
+  gc!();
+  const after = Deno.memoryUsage();
+  if (keep === undefined) throw new Error("unreachable");
+  return {
+    heap: (after.heapUsed - before.heapUsed) / MEMORY_ENTRIES,
+    total: (after.heapUsed + after.external - before.heapUsed - before.external) / MEMORY_ENTRIES,
+  };
+}
+
+const memory: Memory[] = [
+  memoryPerEntry(() => {
+    const cache = ours();
+    for (let i = 0; i < MEMORY_ENTRIES; i++) cache.set(keys[i], values[i & 1023]);
+    return cache;
+  }),
+  memoryPerEntry(() => {
+    const cache = theirs();
+    for (let i = 0; i < MEMORY_ENTRIES; i++) cache.set(keys[i], values[i & 1023]);
+    return cache;
+  }),
+  memoryPerEntry(() => {
+    const cache = theirsPrealloc();
+    for (let i = 0; i < MEMORY_ENTRIES; i++) cache.set(keys[i], values[i & 1023]);
+    return cache;
+  }),
+];
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const mops = (x: number) => `${(x / 1e6).toFixed(2)}M`;
+const hitRatio = contenders[0].hits[0] / getsPerRound;
+const ourGet = median(contenders[0].gets);
+const ourSet = median(contenders[0].sets);
+
+console.log(`Measured with \`deno task bench lru\` on Deno ${Deno.version.deno} (V8 ${Deno.version.v8}).`);
+console.log(
+  `${KEYS.toLocaleString("en")} string keys, ${VALUE_BYTES}-byte ByteView values shared by all caches, ` +
+    `Zipf(${ZIPF_S}) key choice, ${OPS.toLocaleString("en")} ops per round (80% get, 20% set, in blocks ` +
+    `of ${GET_BLOCK} gets then ${SET_BLOCK} sets), maxBytes = ${maxBytes.toLocaleString("en")} ` +
+    `(a quarter of all entries; size = key length + value bytes for every cache), get hit ratio ` +
+    `${(hitRatio * 100).toFixed(1)}% (identical for all). Median of ${ROUNDS} rounds after a warm-up. ` +
+    `Memory: ${MEMORY_ENTRIES.toLocaleString("en")} entries into a fresh cache; "+ external" adds ` +
+    `off-heap typed-array storage.`,
+);
+console.log();
+console.log(
+  "| cache | get ops/s | set ops/s | ours/it get | ours/it set | heap B/entry | heap + external B/entry |",
+);
+console.log("| --- | --- | --- | --- | --- | --- | --- |");
+contenders.forEach((c, i) => {
+  const get = median(c.gets);
+  const set = median(c.sets);
+  const ratio = (x: number) => (i === 0 ? "-" : `${x.toFixed(2)}x`);
+  console.log(
+    `| ${c.name} | ${mops(get)} | ${mops(set)} | ${ratio(ourGet / get)} | ${ratio(ourSet / set)} | ` +
+      `${memory[i].heap.toFixed(0)} | ${memory[i].total.toFixed(0)} |`,
+  );
+});
+
+/** `count` key indices in [0, n) drawn from Zipf(s), ranks shuffled onto keys, from a fixed seed. */
+function zipfKeys(count: number, n: number, s: number, seed: number): Uint32Array {
+  const rand = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const cdf = new Float64Array(n);
+  let sum = 0;
+  for (let r = 0; r < n; r++) cdf[r] = sum += 1 / Math.pow(r + 1, s);
+  // Shuffle which key holds which rank, so popularity does not follow key order.
+  const keyOfRank = new Uint32Array(n);
+  for (let i = 0; i < n; i++) keyOfRank[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = keyOfRank[i];
+    keyOfRank[i] = keyOfRank[j];
+    keyOfRank[j] = t;
+  }
+  const out = new Uint32Array(count);
+  for (let i = 0; i < count; i++) {
+    const u = rand() * sum;
+    let lo = 0, hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cdf[mid] < u) lo = mid + 1;
+      else hi = mid;
+    }
+    out[i] = keyOfRank[lo];
+  }
+  return out;
+}
