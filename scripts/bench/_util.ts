@@ -1,0 +1,141 @@
+/**
+ * Helpers shared by the process-level benchmarks (http, grpc, peer_hop): the markdown header, running
+ * helper processes and external tools, and latency percentiles.
+ * @module
+ */
+
+export { freePort, startNodeProcess } from "../../tests/_node.ts";
+export type { NodeProcess } from "../../tests/_node.ts";
+
+/** The first line of `deno --version`, e.g. "deno 2.8.3 (stable, release, x86_64-unknown-linux-gnu)". */
+export async function denoVersion(): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), { args: ["--version"], stdout: "piped" }).output();
+  return new TextDecoder().decode(out.stdout).split("\n")[0].trim();
+}
+
+/** Prints the lines every benchmark section starts with: how to reproduce it, when, and on what. */
+export async function printHeader(name: string): Promise<void> {
+  console.log(`Command: \`deno task bench ${name}\`  `);
+  console.log(`Date: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC  `);
+  console.log(`Runtime: ${await denoVersion()}  `);
+  console.log(`Machine: ${navigator.hardwareConcurrency} CPU cores (${Deno.build.os}/${Deno.build.arch})\n`);
+}
+
+/** Prints a markdown table. */
+export function printTable(head: string[], rows: string[][]): void {
+  console.log(`| ${head.join(" | ")} |`);
+  console.log(`| ${head.map(() => "---").join(" | ")} |`);
+  for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+}
+
+/** Whether `command` is on the PATH. */
+export async function hasCommand(command: string): Promise<boolean> {
+  try {
+    const out = await new Deno.Command("sh", {
+      args: ["-c", `command -v "$0"`, command],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs a command to completion (killed after `timeoutMs`) and returns its stdout; throws on failure. */
+export async function runCommand(command: string, args: string[], timeoutMs: number): Promise<string> {
+  const out = await new Deno.Command(command, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(timeoutMs),
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    const stderr = new TextDecoder().decode(out.stderr);
+    throw new Error(`${command} ${args.join(" ")} exited with ${out.code}: ${stderr || stdout}`);
+  }
+  return stdout;
+}
+
+/** A helper process started by a benchmark. */
+export interface HelperProcess {
+  /** Stops the process (SIGTERM, then SIGKILL after 3 s) and waits for it. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns a long-running process and waits until `port` on 127.0.0.1 accepts connections.
+ *
+ * @param command The executable.
+ * @param args Its arguments.
+ * @param port The loopback port it will listen on.
+ * @returns A handle to stop it.
+ */
+export async function startListening(command: string, args: string[], port: number): Promise<HelperProcess> {
+  const child = new Deno.Command(command, { args, stdout: "null", stderr: "piped" }).spawn();
+  let stderr = "";
+  const reading = (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
+  })();
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  const stop = async () => {
+    if (!exited) child.kill("SIGTERM");
+    const timer = setTimeout(() => exited || child.kill("SIGKILL"), 3000);
+    await status;
+    clearTimeout(timer);
+    await reading;
+  };
+  const deadline = Date.now() + 20_000;
+  while (true) {
+    if (exited) {
+      await reading;
+      throw new Error(`${command} exited before listening on ${port}:\n${stderr}`);
+    }
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return { stop };
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`${command} did not listen on ${port} within 20 s:\n${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Spawns `deno run -A <script> ...args` (a helper in this folder) and waits for `port`. */
+export function startDenoHelper(script: string, args: string[], port: number): Promise<HelperProcess> {
+  const path = new URL(script, import.meta.url).pathname;
+  return startListening(Deno.execPath(), ["run", "-A", path, ...args], port);
+}
+
+/** The value at quantile `q` (0..1) of ascending `sorted`, by the nearest-rank method. */
+export function quantile(sorted: ArrayLike<number>, q: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[rank];
+}
+
+/** Formats milliseconds for a table: "0.412 ms", "12.3 ms". */
+export function ms(value: number): string {
+  if (!Number.isFinite(value)) return "n/a";
+  return value < 10 ? `${value.toFixed(3)} ms` : `${value.toFixed(1)} ms`;
+}
+
+/** Formats a rate with thousands separators: "41,234". */
+export function perSecond(value: number): string {
+  return Number.isFinite(value) ? Math.round(value).toLocaleString("en-US") : "n/a";
+}
+
+/** Formats a ratio "0.87x" and whether it meets `target`. */
+export function ratio(value: number, target: number): string {
+  if (!Number.isFinite(value)) return "n/a";
+  return `${value.toFixed(2)}x (target ≥ ${target}x: ${value >= target ? "met" : "not met"})`;
+}

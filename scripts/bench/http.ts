@@ -1,0 +1,159 @@
+/**
+ * HTTP hit throughput: `wrk` against one node's `GET /_cache/metrics/CNF-001` (a main-cache hit) and,
+ * in the same run, against a bare `Deno.serve` answering the same bytes and headers. Redis GET through
+ * `redis-benchmark` is printed for context. Target: node ≥ 0.8x bare.
+ * @module
+ */
+import {
+  freePort,
+  hasCommand,
+  ms,
+  perSecond,
+  printHeader,
+  printTable,
+  ratio,
+  runCommand,
+  startDenoHelper,
+  startListening,
+  startNodeProcess,
+} from "./_util.ts";
+
+const KEY_PATH = "/_cache/metrics/CNF-001";
+const WRK_ARGS = ["-t2", "-c64", "-d10s", "--latency"];
+const TARGET = 0.8;
+
+/** What one wrk run measured. */
+interface WrkResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  /** Non-2xx answers and socket errors, which would make the figure meaningless. */
+  errors: number;
+}
+
+function toMs(value: string, unit: string): number {
+  const n = Number(value);
+  return unit === "us" ? n / 1000 : unit === "s" ? n * 1000 : unit === "m" ? n * 60_000 : n;
+}
+
+function parseWrk(out: string): WrkResult {
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  const p50 = /^\s+50%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
+  const p99 = /^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
+  if (!rps || !p50 || !p99) throw new Error(`cannot read wrk output:\n${out}`);
+  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors = Number(non2xx?.[1] ?? 0) +
+    (socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0);
+  return { rps: Number(rps[1]), p50: toMs(p50[1], p50[2]), p99: toMs(p99[1], p99[2]), errors };
+}
+
+async function wrk(url: string): Promise<WrkResult> {
+  return parseWrk(await runCommand("wrk", [...WRK_ARGS, url], 30_000));
+}
+
+/** Runs redis-benchmark GET against a private redis-server holding a value of `value`'s size. */
+async function redisRow(value: string): Promise<string[]> {
+  const port = freePort();
+  const server = await startListening(
+    "redis-server",
+    ["--port", String(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
+    port,
+  );
+  try {
+    // Without -r, redis-benchmark GETs the literal key "key:__rand_int__".
+    await runCommand("redis-cli", ["-p", String(port), "SET", "key:__rand_int__", value], 5_000);
+    const out = await runCommand(
+      "redis-benchmark",
+      ["-p", String(port), "-t", "get", "-c", "64", "-n", "200000", "-d", String(value.length), "-q"],
+      30_000,
+    );
+    const rps = /GET:\s+([\d.]+) requests per second/.exec(out);
+    const p50 = /p50=([\d.]+) msec/.exec(out);
+    if (!rps) throw new Error(`cannot read redis-benchmark output: ${out}`);
+    return [
+      "redis-server GET (context, `redis-benchmark -c 64 -n 200000`)",
+      perSecond(Number(rps[1])),
+      p50 ? ms(Number(p50[1])) : "n/a",
+      "not printed by -q",
+    ];
+  } finally {
+    await server.stop();
+  }
+}
+
+await printHeader("http");
+const haveWrk = await hasCommand("wrk");
+const haveRedis = (await hasCommand("redis-server")) && (await hasCommand("redis-benchmark")) &&
+  (await hasCommand("redis-cli"));
+
+const node = await startNodeProcess();
+const rows: string[][] = [];
+const notes: string[] = [];
+try {
+  // Warm the key and take the exact bytes and headers the bare server will answer with.
+  const warm = await fetch(`${node.http}${KEY_PATH}`);
+  const body = new Uint8Array(await warm.arrayBuffer());
+  if (warm.status !== 200) throw new Error(`warm-up GET answered ${warm.status}`);
+  const headers: Record<string, string> = {};
+  for (const name of ["content-type", "x-distcache-expire-unix-ms", "expires"]) {
+    const v = warm.headers.get(name);
+    if (v !== null) headers[name] = v;
+  }
+  const value = new TextDecoder().decode(body);
+
+  if (!haveWrk) {
+    notes.push("wrk is not installed (`scripts/setup.sh` installs it): the node and bare rows were skipped.");
+  } else {
+    const barePort = freePort();
+    const bare = await startDenoHelper(
+      "_bare_http.ts",
+      [String(barePort), btoa(String.fromCharCode(...body)), JSON.stringify(headers)],
+      barePort,
+    );
+    try {
+      const check = await fetch(`http://127.0.0.1:${barePort}${KEY_PATH}`);
+      const same = new Uint8Array(await check.arrayBuffer());
+      if (same.length !== body.length || same.some((b, i) => b !== body[i])) {
+        throw new Error("the bare server does not answer the node's bytes");
+      }
+      const nodeUrl = `${node.http}${KEY_PATH}`;
+      const bareUrl = `http://127.0.0.1:${barePort}${KEY_PATH}`;
+      // ABBA order, so neither side always runs on a warmer (or hotter) machine; the better run counts.
+      const n1 = await wrk(nodeUrl);
+      const b1 = await wrk(bareUrl);
+      const b2 = await wrk(bareUrl);
+      const n2 = await wrk(nodeUrl);
+      const best = (a: WrkResult, b: WrkResult) => a.rps >= b.rps ? a : b;
+      const n = best(n1, n2);
+      const b = best(b1, b2);
+      const runs = (a: WrkResult, c: WrkResult) => `${perSecond(a.rps)} / ${perSecond(c.rps)}`;
+      rows.push(
+        ["distcache node, main-cache hit", perSecond(n.rps), ms(n.p50), ms(n.p99), runs(n1, n2)],
+        ["bare `Deno.serve`, same bytes and headers", perSecond(b.rps), ms(b.p50), ms(b.p99), runs(b1, b2)],
+      );
+      notes.push(`Ratio node/bare (req/s, better of two runs each): ${ratio(n.rps / b.rps, TARGET)}.`);
+      const errors = n1.errors + n2.errors + b1.errors + b2.errors;
+      if (errors > 0) notes.push(`**${errors} non-2xx answers or socket errors during the wrk runs.**`);
+    } finally {
+      await bare.stop();
+    }
+  }
+
+  if (!haveRedis) {
+    notes.push("redis-server/redis-benchmark/redis-cli not installed: the redis row was skipped.");
+  } else {
+    rows.push([...(await redisRow(value)), "one run"]);
+  }
+  notes.push(
+    `Value: ${body.length} bytes (\`GET ${KEY_PATH}\`). wrk: \`wrk ${WRK_ARGS.join(" ")} <url>\`, ` +
+      "run in the order node, bare, bare, node; the table shows the better run of each " +
+      "(all runs in the last column). wrk, the server and this script share the machine's cores.",
+  );
+} finally {
+  await node.stop();
+}
+
+printTable(["target", "req/s", "p50", "p99", "req/s of each run"], rows);
+console.log();
+for (const note of notes) console.log(`- ${note}`);
