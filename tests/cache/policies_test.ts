@@ -108,6 +108,18 @@ for (const policy of Object.keys(policies)) {
     assert.equal(cache.size, 0);
   });
 
+  Deno.test(`${policy}: a key counts as many bytes as TextEncoder makes of it`, () => {
+    const { cache } = setup(policy, { maxBytes: 1_000 });
+    const encoder = new TextEncoder();
+    // ASCII, two-, three- and four-byte characters, and lone surrogates (encoded as U+FFFD).
+    const keys = ["plain", "é", "x€y", "😀", "a\uD800", "\uD800x", "\uDC00", "ab😀é€\uD83D"];
+    for (const key of keys) {
+      cache.set(key, "");
+      assert.equal(cache.bytes, encoder.encode(key).byteLength, JSON.stringify(key));
+      cache.delete(key);
+    }
+  });
+
   Deno.test(`${policy}: stays within maxBytes by evicting`, () => {
     const { cache, events } = setup(policy, { maxBytes: 10 });
     for (const k of ["a", "b", "c", "d", "e", "f"]) cache.set(k, "1");
