@@ -49,7 +49,7 @@ export async function startMariaDb(): Promise<MariaDb> {
   try {
     await install(dir);
     const port = freePort();
-    server = new Deno.Command("mariadbd", {
+    server = new Deno.Command(mariadbdPath(), {
       args: [
         "--no-defaults",
         "--user=root",
@@ -72,6 +72,16 @@ export async function startMariaDb(): Promise<MariaDb> {
     const log = await Deno.readTextFile(`${dir}/err.log`).catch(() => "");
     await stop();
     throw new Error(`MariaDB did not start: ${(err as Error).message}\n${log.slice(-2000)}`, { cause: err });
+  }
+}
+
+// Debian installs mariadbd in /usr/sbin, which is not on every PATH (CI runners, non-login shells).
+function mariadbdPath(): string {
+  try {
+    Deno.statSync("/usr/sbin/mariadbd");
+    return "/usr/sbin/mariadbd";
+  } catch {
+    return "mariadbd";
   }
 }
 
