@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
+import { DEFAULT_REPLICAS } from "./cache/consistent_hash.ts";
 
 /** A static peer: its HTTP base URL and, when known, its gRPC address. */
 export interface PeerAddress {
@@ -124,7 +125,7 @@ const GROUP_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 function groups(o: Obj): GroupConfig[] {
   const out: GroupConfig[] = [];
-  for (const [name, raw] of Object.entries(o)) {
+  for (const name of Object.keys(o)) {
     const f = `groups.${name}`;
     if (!GROUP_NAME.test(name)) {
       throw new ConfigError(`${f}: a group name must be 1-64 characters of A-Z a-z 0-9 . _ -`);
@@ -181,7 +182,7 @@ export function toConfig(doc: unknown): Config {
       static: list(peers, "static", "peers.static").map((p, i) => peerAddress(p, `peers.static[${i}]`)),
       token: str(peers, "token", "peers.token", ""),
       timeoutMs: int(peers, "timeout_ms", "peers.timeout_ms", 1000, 1, 600_000),
-      vnodes: int(peers, "vnodes", "peers.vnodes", 160, 1, 10_000),
+      vnodes: int(peers, "vnodes", "peers.vnodes", DEFAULT_REPLICAS, 1, 10_000),
     },
     etcd: {
       endpoints: list(etcd, "endpoints", "etcd.endpoints").map((e, i) =>

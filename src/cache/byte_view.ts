@@ -53,7 +53,7 @@ export class ByteView {
   }
 
   /** Returns a fresh copy of the bytes, which the caller may change. */
-  toBytes(): Uint8Array {
+  toBytes(): Uint8Array<ArrayBuffer> {
     return this.#bytes.slice();
   }
 

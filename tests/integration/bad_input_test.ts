@@ -183,7 +183,7 @@ Deno.test("a node rejects bad input with the exact status and keeps serving", as
             "/groupcachepb.GroupCache/Get",
             (b: Buffer) => b,
             (b: Buffer) => b,
-            Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+            Buffer.from([0x0a, 0x01, 0x61, 0x0f]), // field 1 = "a", then a tag with wire type 7, which does not exist,
             (err) => resolve(err),
           )
         );

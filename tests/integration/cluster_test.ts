@@ -21,10 +21,9 @@ function ownerOf(nodes: NodeProcess[], key: string): NodeProcess {
   return nodes.find((n) => n.http === owner)!;
 }
 
-async function sourceReads(nodes: NodeProcess[]): Promise<number> {
-  let sum = 0;
-  for (const n of nodes) sum += await metricValue(n.http, "distcache_source_reads_total");
-  return sum;
+/** Each node's count of reads from its data source. */
+function sourceReads(nodes: NodeProcess[]): Promise<number[]> {
+  return Promise.all(nodes.map((n) => metricValue(n.http, "distcache_source_reads_total")));
 }
 
 for (const protocol of ["http", "grpc"]) {
@@ -58,27 +57,11 @@ for (const protocol of ["http", "grpc"]) {
             }),
           );
           assert.ok(responses.every((r) => r.status === 200 && r.body === responses[0].body));
-          assert.equal(await sourceReads(nodes) - before, 1);
-          assert.equal(
-            await metricValue(ownerOf(nodes, key).http, "distcache_source_reads_total") >= 1,
-            true,
-          );
+          const after = await sourceReads(nodes);
+          const owner = nodes.indexOf(ownerOf(nodes, key));
+          assert.deepEqual(after.map((n, i) => n - before[i]), nodes.map((_, i) => i === owner ? 1 : 0));
         },
       );
-
-      await t.step("with the owner stopped, the others load locally and clients see no error", async () => {
-        const key = Array.from({ length: 100 }, (_, i) => `CNF-${String(i + 1).padStart(3, "0")}`)
-          .find((k) => k !== "CNF-001" && k !== "CNF-042" && ownerOf(nodes, k) === nodes[0])!;
-        assert.equal(await nodes[0].stop(), 0);
-        for (const n of nodes.slice(1)) {
-          const res = await fetch(`${n.http}/_cache/metrics/${key}`);
-          assert.equal(res.status, 200, await res.clone().text());
-          assert.equal(JSON.parse(await res.text()).cnf_id, key);
-          assert.ok(
-            await metricValue(n.http, "distcache_group_peer_errors_total", { group: "metrics" }) >= 1,
-          );
-        }
-      });
     } finally {
       await Promise.all(nodes.map((n) => n.stop()));
     }
