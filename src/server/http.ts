@@ -168,4 +168,3 @@ function opName(method: string, path: string): string {
   }
   return path === "/metrics" || path === "/healthz" || path === "/readyz" ? path.slice(1) : "other";
 }
-
