@@ -18,6 +18,9 @@ const SWEEP_STEP = 2;
  * eviction order. Slot 0 is the sentinel of a circular doubly linked list: `next[0]` is the newest entry
  * and `prev[0]` the oldest, so linking and unlinking need no branches.
  *
+ * `onEvict` runs synchronously, after the entry has left, in the middle of `get`, `set` or `delete`: it
+ * may read this cache but must not write to it, since a `set` may still be placing its entry.
+ *
  * @example
  * ```ts
  * import { SlotCache } from "./_slot_cache.ts";
