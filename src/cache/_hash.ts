@@ -33,11 +33,22 @@ function mixBlock(h: number, k: number): number {
  * ```
  */
 export function murmur3(text: string, seed = 0): number {
+  const n = text.length;
   let h = seed | 0;
+  // ASCII keys, the common case, are their own UTF-8 bytes: read whole blocks while that holds.
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const c0 = text.charCodeAt(i);
+    const c1 = text.charCodeAt(i + 1);
+    const c2 = text.charCodeAt(i + 2);
+    const c3 = text.charCodeAt(i + 3);
+    if ((c0 | c1 | c2 | c3) > 0x7f) break;
+    h = mixBlock(h, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
+  }
   let block = 0;
   let filled = 0;
-  let length = 0;
-  for (let i = 0; i < text.length; i++) {
+  let length = i;
+  for (; i < n; i++) {
     let c = text.charCodeAt(i);
     let count: number;
     if (c < 0x80) {
@@ -48,7 +59,7 @@ export function murmur3(text: string, seed = 0): number {
     } else {
       let point = c;
       if (c >= 0xd800 && c <= 0xdfff) {
-        const next = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+        const next = i + 1 < n ? text.charCodeAt(i + 1) : 0;
         if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
           point = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
           i++;

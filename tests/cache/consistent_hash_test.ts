@@ -57,6 +57,7 @@ Deno.test("murmur3 matches the published MurmurHash3 x86_32 vectors", () => {
 Deno.test("murmur3 hashes the same bytes as TextEncoder produces, surrogates included", () => {
   const encoder = new TextEncoder();
   const samples = ["ключ", "日本語キー", "🔑 key", "é", "\u07ff\u0800\uffff", "\ud800", "a\udc00b", "\ud83d"];
+  samples.push("\u0100abc", "abcd\u0100xyz", "abc\u0100", "abcdefg\u00e9");
   // A fixed pseudo-random mix of every UTF-8 length, so the test is the same on every run.
   let state = 1;
   const codes = [0x41, 0x7f, 0x80, 0x7ff, 0x800, 0xd7ff, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xe000, 0xffff];
@@ -208,6 +209,34 @@ Deno.test("ConsistentHash is deterministic", async (t) => {
     assert.deepEqual(ring.nodes(), ["a", "b"]);
     assert.deepEqual(owners(ring, KEYS.slice(0, 1000)), before);
   });
+});
+
+Deno.test("ConsistentHash names the owner of the first point at or after the key's hash", () => {
+  const keys = KEYS.slice(0, 3000);
+  for (const replicas of [1, 2, 3, 7, 100]) {
+    for (const count of [1, 2, 5]) {
+      const nodes = NODES.slice(0, count);
+      const points = nodes.flatMap((node) =>
+        Array.from({ length: replicas }, (_, i) => ({ point: murmur3(`${node}#${i}`), node }))
+      ).sort((a, b) => a.point - b.point || (a.node < b.node ? -1 : 1));
+      const ring = ringOf(nodes, replicas);
+      for (const key of keys) {
+        const h = murmur3(key);
+        const expected = (points.find((p) => p.point >= h) ?? points[0]).node;
+        assert.equal(ring.get(key), expected, `${key} with ${count} nodes x ${replicas}`);
+      }
+    }
+  }
+});
+
+Deno.test("ConsistentHash finds owners at the ends of the hash range", () => {
+  const hash = (text: string) => text === "a#0" ? 0 : text === "b#0" ? 0xffffffff : Number(text);
+  const ring = new ConsistentHash({ hash, replicas: 1 });
+  ring.add("a", "b");
+  assert.equal(ring.get("0"), "a");
+  assert.equal(ring.get("1"), "b");
+  assert.equal(ring.get(String(0xfffffffe)), "b");
+  assert.equal(ring.get(String(0xffffffff)), "b");
 });
 
 Deno.test("ConsistentHash wraps keys past the last point to the first", () => {
