@@ -21,7 +21,7 @@ export interface ConsistentHashOptions {
 /**
  * Points per node by default. A node's share of keys varies by about 1/sqrt(points): with 10 nodes,
  * 1024 points give the busiest node 1.05x the mean share, 160 points 1.16x, and groupcache's 50 crc32
- * points 1.25x (`deno task bench ring`). The cost is 12 bytes per point and a rebuild on membership change.
+ * points 1.25x (`deno task bench ring`). The cost is about 16 bytes per point and a rebuild on membership change.
  */
 export const DEFAULT_REPLICAS = 1024;
 

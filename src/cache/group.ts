@@ -60,7 +60,10 @@ export interface GroupStats {
   hotHits: number;
   /** Gets answered by a remembered "no such key". */
   negativeHits: number;
-  /** Gets that waited for a load another get had already started, instead of starting their own. */
+  /**
+   * Gets that waited for a load another get had already started, instead of starting their own
+   * (groupcache's LoadsDeduped counts the opposite: the loads that did run).
+   */
   loadsDeduped: number;
   /** Successful fetches from the key's owner, "not found" answers included. */
   peerLoads: number;
@@ -115,8 +118,10 @@ export class Group {
   readonly #hot: Cache<Entry> | undefined;
   /** Gets that may go to a peer. */
   readonly #fetches = new Singleflight<Entry>();
-  /** Getter calls, kept apart from #fetches so a forwarded get never waits on a peer: two nodes that
-   * disagree about an owner then cannot wait on each other. */
+  /**
+   * Getter calls, kept apart from #fetches so a forwarded get never waits on a peer: two nodes that
+   * disagree about an owner then cannot wait on each other.
+   */
   readonly #loads = new Singleflight<Entry>();
   readonly #pending = new Map<string, Set<LoadTicket>>();
   readonly #stats: GroupStats = {
@@ -376,19 +381,21 @@ export class Group {
     const peer = this.#peers.pickPeer(key);
     if (peer === undefined) return this.#loadLocally(key, true);
     const ticket = this.#begin(key);
+    let value: Entry;
     try {
-      const value = await peer.get(this.name, key);
-      this.#stats.peerLoads++;
-      if (value !== null && !ticket.stale && this.#hot !== undefined && this.#hotChance()) {
-        this.#keep(this.#hot, key, value, this.#hotExpiry(value.expiresAt));
-      }
-      return value;
+      value = await peer.get(this.name, key);
     } catch {
+      // The owner is down or slow: answer from the source rather than fail the get.
       this.#stats.peerErrors++;
+      return this.#loadLocally(key, false);
     } finally {
       this.#end(key, ticket);
     }
-    return this.#loadLocally(key, false);
+    this.#stats.peerLoads++;
+    if (value !== null && !ticket.stale && this.#hot !== undefined && this.#hotChance()) {
+      this.#keep(this.#hot, key, value, this.#hotExpiry(value.expiresAt));
+    }
+    return value;
   }
 
   /**
