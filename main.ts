@@ -24,6 +24,11 @@ async function main(): Promise<number> {
     console.log(usage);
     return 0;
   }
+  // A stray rejection somewhere in a library must not take the node down with it.
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    log("error", "unhandled rejection", { error: e.reason });
+  });
   let node;
   try {
     node = await startNode(config);
@@ -32,7 +37,11 @@ async function main(): Promise<number> {
     return 1;
   }
   const stopped = Promise.withResolvers<void>();
+  let stopping = false;
   const stop = (signal: string) => {
+    // A second signal (a supervisor repeating itself) must not restart the shutdown.
+    if (stopping) return;
+    stopping = true;
     log("info", "shutting down", { signal });
     node.close().then(stopped.resolve, stopped.reject);
   };

@@ -1,14 +1,17 @@
 import assert from "node:assert/strict";
+import * as grpc from "@grpc/grpc-js";
 import { ConsistentHash } from "../../src/cache/consistent_hash.ts";
+import { loadCnfMetricsProto } from "../../src/cnf/service.ts";
+import { startMariaDb } from "../_mariadb.ts";
 import { freePort, metricValue, type NodeProcess, startNodeProcess } from "../_node.ts";
 
 /** Starts three nodes that name each other as static peers. */
-async function startCluster(extraArgs: string[] = []): Promise<NodeProcess[]> {
+async function startCluster(db: string, extraArgs: string[]): Promise<NodeProcess[]> {
   const ports = [freePort(), freePort(), freePort()];
   const urls = ports.map((p) => `http://127.0.0.1:${p}`);
   return await Promise.all(
     ports.map((p, i) =>
-      startNodeProcess({ httpPort: p, peers: urls.filter((_, j) => j !== i), args: extraArgs })
+      startNodeProcess({ httpPort: p, peers: urls.filter((_, j) => j !== i), db, args: extraArgs })
     ),
   );
 }
@@ -21,14 +24,31 @@ function ownerOf(nodes: NodeProcess[], key: string): NodeProcess {
   return nodes.find((n) => n.http === owner)!;
 }
 
+type UnaryMethod = (req: unknown, cb: (e: grpc.ServiceError | null, res: unknown) => void) => void;
+
+/** Calls a unary method and resolves to its status, details and response. */
+function unary(client: grpc.Client, method: string, req: unknown) {
+  return new Promise<{ code: grpc.status; details: string; res?: unknown }>((resolve) =>
+    (client as unknown as Record<string, UnaryMethod>)[method].call(
+      client,
+      req,
+      (e, res) =>
+        resolve(e ? { code: e.code, details: e.details } : { code: grpc.status.OK, details: "", res }),
+    )
+  );
+}
+
 /** Each node's count of reads from its data source. */
 function sourceReads(nodes: NodeProcess[]): Promise<number[]> {
   return Promise.all(nodes.map((n) => metricValue(n.http, "distcache_source_reads_total")));
 }
 
-for (const protocol of ["http", "grpc"]) {
-  Deno.test(`three nodes over ${protocol} answer as one cache`, async (t) => {
-    const nodes = await startCluster(["--peer-protocol", protocol]);
+// The nodes share one database, as in production: MariaDB for one peer protocol, a SQLite file for the other.
+for (const [protocol, database] of [["http", "mariadb"], ["grpc", "sqlite"]]) {
+  Deno.test(`three nodes over ${protocol} in front of ${database} answer as one cache`, async (t) => {
+    const dir = await Deno.makeTempDir();
+    const mariadb = database === "mariadb" ? await startMariaDb() : undefined;
+    const nodes = await startCluster(mariadb?.url ?? `sqlite:${dir}/cnf.db`, ["--peer-protocol", protocol]);
     try {
       await t.step("every node returns the same bytes for the same key", async () => {
         const bodies = await Promise.all(
@@ -62,8 +82,54 @@ for (const protocol of ["http", "grpc"]) {
           assert.deepEqual(after.map((n, i) => n - before[i]), nodes.map((_, i) => i === owner ? 1 : 0));
         },
       );
+
+      await t.step("a CNF metric created through one node is read through every node", async () => {
+        const Client = grpc.makeGenericClientConstructor(loadCnfMetricsProto(), "CnfMetricsService");
+        const clients = nodes.map((n) => new Client(n.grpc, grpc.credentials.createInsecure()));
+        try {
+          const rpc = (i: number, method: string, req: unknown) => unary(clients[i], method, req);
+          assert.equal((await rpc(1, "ShowCnfMetric", { cnf_id: "CNF-101" })).code, grpc.status.NOT_FOUND);
+          const metric = {
+            cnf_id: "CNF-101",
+            timestamp: { seconds: 1764115200, nanos: 0 },
+            metric_type: "Egress Latency",
+            value: 12.5,
+            unit: "ms",
+            status: "ok",
+          };
+          assert.equal((await rpc(0, "CreateCnfMetric", { metric })).code, grpc.status.OK);
+          for (const i of [0, 1, 2]) {
+            const shown = await rpc(i, "ShowCnfMetric", { cnf_id: "CNF-101" });
+            assert.equal(shown.code, grpc.status.OK, `node ${i}: ${shown.details}`);
+            const got = (shown.res as { metric: Record<string, unknown> }).metric;
+            assert.equal(got.metric_type, "Egress Latency");
+            assert.equal(got.value, 12.5);
+          }
+          const bad = await rpc(2, "ShowCnfMetric", { cnf_id: "x'; DROP TABLE cnf_metric; --" });
+          assert.equal(bad.code, grpc.status.INVALID_ARGUMENT);
+          assert.match(bad.details, /cnf_id/);
+        } finally {
+          for (const c of clients) c.close();
+        }
+      });
+
+      await t.step("with the owner stopped, the others load locally and clients see no error", async () => {
+        const key = Array.from({ length: 100 }, (_, i) => `CNF-${String(i + 1).padStart(3, "0")}`)
+          .find((k) => k !== "CNF-001" && k !== "CNF-042" && ownerOf(nodes, k) === nodes[0])!;
+        assert.equal(await nodes[0].stop(), 0);
+        for (const n of nodes.slice(1)) {
+          const res = await fetch(`${n.http}/_cache/metrics/${key}`);
+          assert.equal(res.status, 200, await res.clone().text());
+          assert.equal(JSON.parse(await res.text()).cnf_id, key);
+          assert.ok(
+            await metricValue(n.http, "distcache_group_peer_errors_total", { group: "metrics" }) >= 1,
+          );
+        }
+      });
     } finally {
       await Promise.all(nodes.map((n) => n.stop()));
+      await mariadb?.stop();
+      await Deno.remove(dir, { recursive: true });
     }
   });
 }
