@@ -4,6 +4,8 @@
  * @module
  */
 
+import { metricValue } from "../../tests/_node.ts";
+
 export { freePort, startNodeProcess } from "../../tests/_node.ts";
 export type { NodeProcess } from "../../tests/_node.ts";
 
@@ -60,6 +62,7 @@ export async function runCommand(command: string, args: string[], timeoutMs: num
 
 /** A helper process started by a benchmark. */
 export interface HelperProcess {
+  readonly pid: number;
   /** Stops the process (SIGTERM, then SIGKILL after 3 s) and waits for it. */
   stop(): Promise<void>;
 }
@@ -98,7 +101,7 @@ export async function startListening(command: string, args: string[], port: numb
     }
     try {
       (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return { stop };
+      return { pid: child.pid, stop };
     } catch {
       // not listening yet
     }
@@ -138,4 +141,37 @@ export function perSecond(value: number): string {
 export function ratio(value: number, target: number): string {
   if (!Number.isFinite(value)) return "n/a";
   return `${value.toFixed(2)}x (target ≥ ${target}x: ${value >= target ? "met" : "not met"})`;
+}
+
+let clockTicks: number | undefined;
+
+/**
+ * CPU time (user + system, all threads) a process has used so far, in seconds, from /proc. Read with
+ * `cat`: Deno lets only --allow-all read /proc/<pid>.
+ */
+export async function processCpuSeconds(pid: number): Promise<number> {
+  clockTicks ??= Number((await runCommand("getconf", ["CLK_TCK"], 5_000)).trim()) || 100;
+  const stat = await runCommand("cat", [`/proc/${pid}/stat`], 5_000);
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+}
+
+/** CPU time a node has used so far, in seconds, from its own `/metrics` (prom-client's process counter). */
+export function nodeCpuSeconds(http: string): Promise<number> {
+  return metricValue(http, "distcache_process_cpu_seconds_total");
+}
+
+/** The 1-minute load average, to show how busy the machine was (other work skews every figure). */
+export async function loadAverage(): Promise<string> {
+  try {
+    return (await runCommand("cat", ["/proc/loadavg"], 5_000)).split(" ")[0];
+  } catch {
+    return "n/a";
+  }
+}
+
+/** Formats CPU microseconds per request. */
+export function cpuMicros(seconds: number, requests: number): string {
+  return requests > 0 ? `${(seconds / requests * 1e6).toFixed(1)} µs` : "n/a";
 }

@@ -5,12 +5,16 @@
  * @module
  */
 import {
+  cpuMicros,
   freePort,
   hasCommand,
+  loadAverage,
   ms,
+  nodeCpuSeconds,
   perSecond,
   printHeader,
   printTable,
+  processCpuSeconds,
   ratio,
   runCommand,
   startDenoHelper,
@@ -29,6 +33,8 @@ interface WrkResult {
   p99: number;
   /** Non-2xx answers and socket errors, which would make the figure meaningless. */
   errors: number;
+  /** Server CPU time (all threads) per request, in seconds. */
+  cpuPerRequest: number;
 }
 
 function toMs(value: string, unit: string): number {
@@ -36,20 +42,31 @@ function toMs(value: string, unit: string): number {
   return unit === "us" ? n / 1000 : unit === "s" ? n * 1000 : unit === "m" ? n * 60_000 : n;
 }
 
-function parseWrk(out: string): WrkResult {
+function parseWrk(out: string): Omit<WrkResult, "cpuPerRequest"> & { requests: number } {
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  const requests = /(\d+) requests in/.exec(out);
   const p50 = /^\s+50%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
   const p99 = /^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
-  if (!rps || !p50 || !p99) throw new Error(`cannot read wrk output:\n${out}`);
+  if (!rps || !requests || !p50 || !p99) throw new Error(`cannot read wrk output:\n${out}`);
   const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = Number(non2xx?.[1] ?? 0) +
     (socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0);
-  return { rps: Number(rps[1]), p50: toMs(p50[1], p50[2]), p99: toMs(p99[1], p99[2]), errors };
+  return {
+    rps: Number(rps[1]),
+    requests: Number(requests[1]),
+    p50: toMs(p50[1], p50[2]),
+    p99: toMs(p99[1], p99[2]),
+    errors,
+  };
 }
 
-async function wrk(url: string): Promise<WrkResult> {
-  return parseWrk(await runCommand("wrk", [...WRK_ARGS, url], 30_000));
+/** Runs wrk against `url`, reading the server's CPU time before and after with `cpu`. */
+async function wrk(url: string, cpu: () => Promise<number>): Promise<WrkResult> {
+  const before = await cpu();
+  const result = parseWrk(await runCommand("wrk", [...WRK_ARGS, url], 30_000));
+  const used = await cpu() - before;
+  return { ...result, cpuPerRequest: used / result.requests };
 }
 
 /** Runs redis-benchmark GET against a private redis-server holding a value of `value`'s size. */
@@ -76,6 +93,7 @@ async function redisRow(value: string): Promise<string[]> {
       perSecond(Number(rps[1])),
       p50 ? ms(Number(p50[1])) : "n/a",
       "not printed by -q",
+      "n/a",
     ];
   } finally {
     await server.stop();
@@ -83,6 +101,7 @@ async function redisRow(value: string): Promise<string[]> {
 }
 
 await printHeader("http");
+const loadAtStart = await loadAverage();
 const haveWrk = await hasCommand("wrk");
 const haveRedis = (await hasCommand("redis-server")) && (await hasCommand("redis-benchmark")) &&
   (await hasCommand("redis-cli"));
@@ -120,19 +139,34 @@ try {
       const nodeUrl = `${node.http}${KEY_PATH}`;
       const bareUrl = `http://127.0.0.1:${barePort}${KEY_PATH}`;
       // ABBA order, so neither side always runs on a warmer (or hotter) machine; the better run counts.
-      const n1 = await wrk(nodeUrl);
-      const b1 = await wrk(bareUrl);
-      const b2 = await wrk(bareUrl);
-      const n2 = await wrk(nodeUrl);
+      const nodeCpu = () => nodeCpuSeconds(node.http);
+      const bareCpu = () => processCpuSeconds(bare.pid);
+      const n1 = await wrk(nodeUrl, nodeCpu);
+      const b1 = await wrk(bareUrl, bareCpu);
+      const b2 = await wrk(bareUrl, bareCpu);
+      const n2 = await wrk(nodeUrl, nodeCpu);
       const best = (a: WrkResult, b: WrkResult) => a.rps >= b.rps ? a : b;
       const n = best(n1, n2);
       const b = best(b1, b2);
       const runs = (a: WrkResult, c: WrkResult) => `${perSecond(a.rps)} / ${perSecond(c.rps)}`;
+      const row = (name: string, r: WrkResult, a: WrkResult, c: WrkResult) => [
+        name,
+        perSecond(r.rps),
+        ms(r.p50),
+        ms(r.p99),
+        cpuMicros(r.cpuPerRequest, 1),
+        runs(a, c),
+      ];
       rows.push(
-        ["distcache node, main-cache hit", perSecond(n.rps), ms(n.p50), ms(n.p99), runs(n1, n2)],
-        ["bare `Deno.serve`, same bytes and headers", perSecond(b.rps), ms(b.p50), ms(b.p99), runs(b1, b2)],
+        row("distcache node, main-cache hit", n, n1, n2),
+        row("bare `Deno.serve`, same bytes and headers", b, b1, b2),
       );
       notes.push(`Ratio node/bare (req/s, better of two runs each): ${ratio(n.rps / b.rps, TARGET)}.`);
+      notes.push(
+        `Server CPU per request, node/bare: ${(n.cpuPerRequest / b.cpuPerRequest).toFixed(2)}x ` +
+          "(user + system time of the server process over the run; less sensitive than req/s to what " +
+          "else the machine is doing).",
+      );
       const errors = n1.errors + n2.errors + b1.errors + b2.errors;
       if (errors > 0) notes.push(`**${errors} non-2xx answers or socket errors during the wrk runs.**`);
     } finally {
@@ -154,6 +188,7 @@ try {
   await node.stop();
 }
 
-printTable(["target", "req/s", "p50", "p99", "req/s of each run"], rows);
+notes.push(`Load average (1 min) at start ${loadAtStart}, at end ${await loadAverage()}.`);
+printTable(["target", "req/s", "p50", "p99", "server CPU / req", "req/s of each run"], rows);
 console.log();
 for (const note of notes) console.log(`- ${note}`);

@@ -1,0 +1,145 @@
+/**
+ * gRPC hit throughput: `groupcachepb.GroupCache/Get` with 64 calls in flight from a separate load
+ * generator (`_grpc_load.ts`), against one node (a main-cache hit) and, in the same run, against a bare
+ * grpc-js server answering the same bytes (`_bare_grpc.ts`). Target: node ≥ 0.8x bare.
+ * @module
+ */
+import * as grpc from "@grpc/grpc-js";
+import { serviceClient } from "../../src/server/proto.ts";
+import {
+  cpuMicros,
+  freePort,
+  loadAverage,
+  ms,
+  nodeCpuSeconds,
+  perSecond,
+  printHeader,
+  printTable,
+  processCpuSeconds,
+  ratio,
+  runCommand,
+  startDenoHelper,
+  startNodeProcess,
+} from "./_util.ts";
+
+const SECONDS = 10;
+const MAX_CALLS = 500_000;
+const CONCURRENCY = 64;
+const TARGET = 0.8;
+const LOAD = new URL("./_grpc_load.ts", import.meta.url).pathname;
+
+/** What one load-generator run measured. */
+interface LoadResult {
+  calls: number;
+  errors: number;
+  seconds: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  valueBytes: number;
+  /** Server CPU time (all threads) per call, in seconds. */
+  cpuPerCall: number;
+}
+
+async function load(address: string, cpu: () => Promise<number>): Promise<LoadResult> {
+  const before = await cpu();
+  const out = await runCommand(
+    Deno.execPath(),
+    [
+      "run",
+      "-A",
+      LOAD,
+      address,
+      "metrics",
+      "CNF-001",
+      String(SECONDS),
+      String(MAX_CALLS),
+      String(CONCURRENCY),
+    ],
+    (SECONDS + 30) * 1000,
+  );
+  const used = await cpu() - before;
+  const result = JSON.parse(out.trim().split("\n").at(-1)!) as Omit<LoadResult, "cpuPerCall">;
+  return { ...result, cpuPerCall: used / result.calls };
+}
+
+/** One Get through a short-lived client: the value and expiry the bare server will answer with. */
+function getOnce(address: string): Promise<{ value: Uint8Array; expire_unix_ms: number }> {
+  const Client = serviceClient("groupcache.proto", "groupcachepb.GroupCache");
+  const client = new Client(address, grpc.credentials.createInsecure());
+  return new Promise<{ value: Uint8Array; expire_unix_ms: number }>((resolve, reject) => {
+    (client as unknown as Record<string, (...a: unknown[]) => void>).Get(
+      { group: "metrics", key: "CNF-001" },
+      (err: Error | null, res: { value: Uint8Array; expire_unix_ms: number }) =>
+        err ? reject(err) : resolve(res),
+    );
+  }).finally(() => client.close());
+}
+
+await printHeader("grpc");
+const loadAtStart = await loadAverage();
+const node = await startNodeProcess();
+const rows: string[][] = [];
+const notes: string[] = [];
+try {
+  const warm = await getOnce(node.grpc);
+  const barePort = freePort();
+  const bare = await startDenoHelper(
+    "_bare_grpc.ts",
+    [String(barePort), btoa(String.fromCharCode(...warm.value)), String(warm.expire_unix_ms)],
+    barePort,
+  );
+  try {
+    const bareAddress = `127.0.0.1:${barePort}`;
+    const nodeCpu = () => nodeCpuSeconds(node.http);
+    const bareCpu = () => processCpuSeconds(bare.pid);
+    // ABBA order, so neither side always runs on a warmer (or busier) machine; the better run counts.
+    const n1 = await load(node.grpc, nodeCpu);
+    const b1 = await load(bareAddress, bareCpu);
+    const b2 = await load(bareAddress, bareCpu);
+    const n2 = await load(node.grpc, nodeCpu);
+    for (const r of [n1, n2, b1, b2]) {
+      if (r.valueBytes !== warm.value.byteLength) {
+        throw new Error(`a Get answered ${r.valueBytes} bytes, expected ${warm.value.byteLength}`);
+      }
+    }
+    const best = (a: LoadResult, b: LoadResult) => a.rps >= b.rps ? a : b;
+    const n = best(n1, n2);
+    const b = best(b1, b2);
+    const row = (name: string, r: LoadResult, a: LoadResult, c: LoadResult) => [
+      name,
+      perSecond(r.rps),
+      ms(r.p50),
+      ms(r.p99),
+      cpuMicros(r.cpuPerCall, 1),
+      `${perSecond(a.rps)} / ${perSecond(c.rps)}`,
+    ];
+    rows.push(
+      row("distcache node, main-cache hit", n, n1, n2),
+      row("bare grpc-js server, same proto and bytes", b, b1, b2),
+    );
+    notes.push(`Ratio node/bare (calls/s, better of two runs each): ${ratio(n.rps / b.rps, TARGET)}.`);
+    notes.push(
+      `Server CPU per call, node/bare: ${(n.cpuPerCall / b.cpuPerCall).toFixed(2)}x ` +
+        "(user + system time of the server process over the run).",
+    );
+    const errors = n1.errors + n2.errors + b1.errors + b2.errors;
+    if (errors > 0) notes.push(`**${errors} calls failed during the runs.**`);
+    notes.push(
+      `Value: ${warm.value.byteLength} bytes (\`Get{group:"metrics", key:"CNF-001"}\`). Load: ` +
+        `\`_grpc_load.ts\`, one grpc-js channel, ${CONCURRENCY} calls in flight, ${SECONDS} s or ` +
+        `${MAX_CALLS.toLocaleString("en-US")} calls, after 200 uncounted warm-up calls; run in the order ` +
+        "node, bare, bare, node; the table shows the better run of each (all runs in the last column). " +
+        "The load generator and the server share the machine's cores.",
+    );
+  } finally {
+    await bare.stop();
+  }
+} finally {
+  await node.stop();
+}
+
+notes.push(`Load average (1 min) at start ${loadAtStart}, at end ${await loadAverage()}.`);
+printTable(["target", "calls/s", "p50", "p99", "server CPU / call", "calls/s of each run"], rows);
+console.log();
+for (const note of notes) console.log(`- ${note}`);
