@@ -14,11 +14,17 @@ const KEYS = 1_000_000;
 const VALUE_BYTES = 100;
 /** Zipf exponent of key popularity: a few hot keys, a long tail, as caches in front of stores see. */
 const ZIPF_S = 0.9;
-/** Operations per round; 80% gets and 20% sets, in blocks of 4,000 gets then 1,000 sets. */
+/** Operations in the stream; 80% gets and 20% sets, in blocks of 4,000 gets then 1,000 sets. */
 const OPS = 2_000_000;
 const GET_BLOCK = 4_000;
 const SET_BLOCK = 1_000;
-const ROUNDS = 5;
+/**
+ * The stream is timed in slices, each run by every cache back to back, so a burst of load from other
+ * processes hits all of them alike and the per-slice ratios stay fair even when absolute rates wander.
+ */
+const SLICE = 100_000;
+/** Timed passes over the stream, after one untimed pass that fills the caches and warms the JIT. */
+const PASSES = 2;
 /** Entries filled when measuring memory; below the capacity, so nothing is evicted meanwhile. */
 const MEMORY_ENTRIES = 200_000;
 
@@ -62,9 +68,9 @@ interface Timing {
 }
 
 // One loop per library, written out twice, so each call site only ever sees one cache class.
-function runOurs(cache: LruCache<ByteView>): Timing {
+function runOurs(cache: LruCache<ByteView>, from: number, to: number): Timing {
   let getMs = 0, setMs = 0, hits = 0;
-  for (let base = 0; base < OPS; base += GET_BLOCK + SET_BLOCK) {
+  for (let base = from; base < to; base += GET_BLOCK + SET_BLOCK) {
     const t0 = performance.now();
     for (let i = base, end = base + GET_BLOCK; i < end; i++) {
       if (cache.get(keys[ops[i]]) !== undefined) hits++;
@@ -81,9 +87,9 @@ function runOurs(cache: LruCache<ByteView>): Timing {
   return { getMs, setMs, hits };
 }
 
-function runTheirs(cache: LRUCache<string, ByteView>): Timing {
+function runTheirs(cache: LRUCache<string, ByteView>, from: number, to: number): Timing {
   let getMs = 0, setMs = 0, hits = 0;
-  for (let base = 0; base < OPS; base += GET_BLOCK + SET_BLOCK) {
+  for (let base = from; base < to; base += GET_BLOCK + SET_BLOCK) {
     const t0 = performance.now();
     for (let i = base, end = base + GET_BLOCK; i < end; i++) {
       if (cache.get(keys[ops[i]]) !== undefined) hits++;
@@ -102,47 +108,48 @@ function runTheirs(cache: LRUCache<string, ByteView>): Timing {
 
 interface Contender {
   name: string;
-  run: () => Timing;
+  run: (from: number, to: number) => Timing;
+  /** Per timed slice: get and set rates, and hits. */
   gets: number[];
   sets: number[];
-  hits: number[];
+  hits: number;
 }
 
 const ourCache = ours();
 const theirCache = theirs();
 const theirPreallocCache = theirsPrealloc();
 const contenders: Contender[] = [
-  { name: "LruCache (distcache)", run: () => runOurs(ourCache), gets: [], sets: [], hits: [] },
-  { name: "lru-cache, maxSize", run: () => runTheirs(theirCache), gets: [], sets: [], hits: [] },
+  { name: "LruCache (distcache)", run: (a, b) => runOurs(ourCache, a, b), gets: [], sets: [], hits: 0 },
+  { name: "lru-cache, maxSize", run: (a, b) => runTheirs(theirCache, a, b), gets: [], sets: [], hits: 0 },
   {
     name: "lru-cache, maxSize + max (preallocated)",
-    run: () => runTheirs(theirPreallocCache),
+    run: (a, b) => runTheirs(theirPreallocCache, a, b),
     gets: [],
     sets: [],
-    hits: [],
+    hits: 0,
   },
 ];
 
-const getsPerRound = (OPS / (GET_BLOCK + SET_BLOCK)) * GET_BLOCK;
-const setsPerRound = OPS - getsPerRound;
-// The warm-up round fills the caches to capacity and lets the JIT settle; it is not counted.
-for (const c of contenders) c.run();
-for (let round = 0; round < ROUNDS; round++) {
-  // Rotate who goes first, so no one always runs right after another's garbage.
-  for (let j = 0; j < contenders.length; j++) {
-    const c = contenders[(round + j) % contenders.length];
-    gc();
-    const t = c.run();
-    c.gets.push(getsPerRound / (t.getMs / 1000));
-    c.sets.push(setsPerRound / (t.setMs / 1000));
-    c.hits.push(t.hits);
+const getsPerSlice = (SLICE / (GET_BLOCK + SET_BLOCK)) * GET_BLOCK;
+const setsPerSlice = SLICE - getsPerSlice;
+for (const c of contenders) c.run(0, OPS);
+let slice = 0;
+for (let pass = 0; pass < PASSES; pass++) {
+  gc();
+  for (let from = 0; from < OPS; from += SLICE, slice++) {
+    // Rotate who goes first, so no one always runs right after another's garbage.
+    for (let j = 0; j < contenders.length; j++) {
+      const c = contenders[(slice + j) % contenders.length];
+      const t = c.run(from, from + SLICE);
+      c.gets.push(getsPerSlice / (t.getMs / 1000));
+      c.sets.push(setsPerSlice / (t.setMs / 1000));
+      c.hits += t.hits;
+    }
   }
 }
 for (const c of contenders) {
-  if (c.hits.join() !== contenders[0].hits.join()) {
-    throw new Error(
-      `${c.name} saw hits ${c.hits.join()}, LruCache ${contenders[0].hits.join()}: not the same LRU`,
-    );
+  if (c.hits !== contenders[0].hits) {
+    throw new Error(`${c.name} saw ${c.hits} hits, LruCache ${contenders[0].hits}: not the same LRU`);
   }
 }
 
@@ -187,17 +194,21 @@ const memory: Memory[] = [
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const mops = (x: number) => `${(x / 1e6).toFixed(2)}M`;
-const hitRatio = contenders[0].hits[0] / getsPerRound;
-const ourGet = median(contenders[0].gets);
-const ourSet = median(contenders[0].sets);
+/** Median over slices of our rate divided by theirs on the same slice. */
+const pairedRatio = (ours: number[], theirs: number[]) => median(ours.map((x, i) => x / theirs[i]));
+const hitRatio = contenders[0].hits / (slice * getsPerSlice);
 
 console.log(`Measured with \`deno task bench lru\` on Deno ${Deno.version.deno} (V8 ${Deno.version.v8}).`);
 console.log(
   `${KEYS.toLocaleString("en")} string keys, ${VALUE_BYTES}-byte ByteView values shared by all caches, ` +
-    `Zipf(${ZIPF_S}) key choice, ${OPS.toLocaleString("en")} ops per round (80% get, 20% set, in blocks ` +
+    `Zipf(${ZIPF_S}) key choice, ${
+      OPS.toLocaleString("en")
+    } ops in the stream (80% get, 20% set, in blocks ` +
     `of ${GET_BLOCK} gets then ${SET_BLOCK} sets), maxBytes = ${maxBytes.toLocaleString("en")} ` +
     `(a quarter of all entries; size = key length + value bytes for every cache), get hit ratio ` +
-    `${(hitRatio * 100).toFixed(1)}% (identical for all). Median of ${ROUNDS} rounds after a warm-up. ` +
+    `${(hitRatio * 100).toFixed(1)}% (identical for all). Rates are medians over ${slice} slices of ` +
+    `${SLICE.toLocaleString("en")} ops, each run by every cache in turn, after a warm-up pass; ` +
+    `ratios are medians of per-slice ratios. ` +
     `Memory: ${MEMORY_ENTRIES.toLocaleString("en")} entries into a fresh cache; "+ external" adds ` +
     `off-heap typed-array storage.`,
 );
@@ -207,11 +218,11 @@ console.log(
 );
 console.log("| --- | --- | --- | --- | --- | --- | --- |");
 contenders.forEach((c, i) => {
-  const get = median(c.gets);
-  const set = median(c.sets);
-  const ratio = (x: number) => (i === 0 ? "-" : `${x.toFixed(2)}x`);
+  const ratio = (ours: number[], theirs: number[]) =>
+    i === 0 ? "-" : `${pairedRatio(ours, theirs).toFixed(2)}x`;
   console.log(
-    `| ${c.name} | ${mops(get)} | ${mops(set)} | ${ratio(ourGet / get)} | ${ratio(ourSet / set)} | ` +
+    `| ${c.name} | ${mops(median(c.gets))} | ${mops(median(c.sets))} | ` +
+      `${ratio(contenders[0].gets, c.gets)} | ${ratio(contenders[0].sets, c.sets)} | ` +
       `${memory[i].heap.toFixed(0)} | ${memory[i].total.toFixed(0)} |`,
   );
 });
