@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import { type Config, ConfigError, loadConfig, toConfig } from "../src/config.ts";
+import { DEFAULT_REPLICAS } from "../src/cache/consistent_hash.ts";
+
+const noEnv = () => undefined;
+
+async function withConfigFile<T>(yaml: string, fn: (path: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/config.yml`, yaml);
+    return await fn(`${dir}/config.yml`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("the shipped config/config.yml is valid and matches the documented defaults", async () => {
+  const c = await loadConfig([], noEnv) as Config;
+  assert.equal(c.host, "127.0.0.1");
+  assert.equal(c.grpcPort, 9999);
+  assert.equal(c.httpPort, 2222);
+  assert.equal(c.peers.protocol, "http");
+  assert.equal(c.peers.vnodes, DEFAULT_REPLICAS);
+  assert.equal(c.database.url, "sqlite:data/distcache.db");
+  assert.deepEqual(c.groups.map((g) => g.name), ["metrics"]);
+  assert.equal(c.limits.maxKeyBytes, 250);
+});
+
+Deno.test("an empty configuration gets every default, including the metrics group", () => {
+  const c = toConfig(null);
+  assert.equal(c.httpPort, 2222);
+  assert.equal(c.peers.vnodes, DEFAULT_REPLICAS);
+  assert.equal(c.groups[0].name, "metrics");
+  assert.equal(c.groups[0].ttlMs, 60_000);
+  assert.equal(c.shutdownTimeoutMs, 5000);
+});
+
+Deno.test("flags override the file and the environment supplies the token", async () => {
+  await withConfigFile("node: { http_port: 1 }\npeers: { token: from-file }\n", async (path) => {
+    const c = await loadConfig([
+      "--config",
+      path,
+      "--http-port",
+      "3000",
+      "--grpc-port",
+      "3001",
+      "--host",
+      "127.0.0.2",
+      "--peers",
+      "http://127.0.0.1:3002/, http://127.0.0.1:3003",
+      "--etcd",
+      "127.0.0.1:2379,127.0.0.1:22379",
+      "--db",
+      "sqlite::memory:",
+      "--peer-protocol",
+      "grpc",
+    ], (name) => name === "DISTCACHE_PEER_TOKEN" ? "from-env" : undefined) as Config;
+    assert.equal(c.httpPort, 3000);
+    assert.equal(c.grpcPort, 3001);
+    assert.equal(c.host, "127.0.0.2");
+    assert.deepEqual(c.peers.static, [{ http: "http://127.0.0.1:3002" }, { http: "http://127.0.0.1:3003" }]);
+    assert.deepEqual(c.etcd.endpoints, ["127.0.0.1:2379", "127.0.0.1:22379"]);
+    assert.equal(c.database.url, "sqlite::memory:");
+    assert.equal(c.peers.protocol, "grpc");
+    assert.equal(c.peers.token, "from-env");
+    const flagged = await loadConfig(["--config", path, "--peer-token", "from-flag"], () => "from-env");
+    assert.equal((flagged as Config).peers.token, "from-flag");
+  });
+});
+
+Deno.test("--help asks for the usage text", async () => {
+  assert.equal(await loadConfig(["--help"], noEnv), "help");
+});
+
+Deno.test("a wrong configuration value names its field and what was expected", async (t) => {
+  const cases: [string, unknown, RegExp][] = [
+    ["a document that is not a mapping", [1, 2], /the configuration must be a mapping/],
+    ["a section that is not a mapping", { node: 5 }, /node must be a mapping/],
+    [
+      "a port out of range",
+      { node: { http_port: 70000 } },
+      /node\.http_port must be an integer from 0 to 65535/,
+    ],
+    ["a port of the wrong type", { node: { grpc_port: "x" } }, /node\.grpc_port must be an integer/],
+    ["an unknown peer protocol", { peers: { protocol: "udp" } }, /peers\.protocol must be "http" or "grpc"/],
+    ["a peer that is not a URL", { peers: { static: ["nope"] } }, /peers\.static\[0\] must be an http/],
+    ["a peer URL with a path", { peers: { static: ["http://h:1/x"] } }, /without a path/],
+    [
+      "a peer of the wrong shape",
+      { peers: { static: [5] } },
+      /peers\.static\[0\] must be a URL or \{ http, grpc \}/,
+    ],
+    [
+      "a peer gRPC address without a port",
+      { peers: { static: [{ http: "http://h:1", grpc: "h" }] } },
+      /peers\.static\[0\]\.grpc must be host:port/,
+    ],
+    ["a peer list that is not a list", { peers: { static: "http://h:1" } }, /peers\.static must be a list/],
+    ["a token that is not a string", { peers: { token: 5 } }, /peers\.token must be a string/],
+    ["a zero timeout", { peers: { timeout_ms: 0 } }, /peers\.timeout_ms must be an integer from 1/],
+    [
+      "an etcd endpoint without a port",
+      { etcd: { endpoints: ["h"] } },
+      /etcd\.endpoints\[0\] must be host:port/,
+    ],
+    ["a bad group name", { groups: { "a/b": {} } }, /groups\.a\/b: a group name must be/],
+    [
+      "a tiny cache",
+      { groups: { metrics: { cache_bytes: 10 } } },
+      /groups\.metrics\.cache_bytes must be an integer/,
+    ],
+    [
+      "a hot fraction of 1",
+      { groups: { metrics: { hot_cache_fraction: 1 } } },
+      /groups\.metrics\.hot_cache_fraction must be a number from 0 to below 1/,
+    ],
+    ["a negative TTL", { groups: { metrics: { ttl_ms: -1 } } }, /groups\.metrics\.ttl_ms must be an integer/],
+    ["a zero key limit", { limits: { max_key_bytes: 0 } }, /limits\.max_key_bytes must be an integer/],
+  ];
+  for (const [name, doc, message] of cases) {
+    await t.step(name, () => {
+      assert.throws(() => toConfig(doc), (e: unknown) => e instanceof ConfigError && message.test(e.message));
+    });
+  }
+});
+
+Deno.test("a wrong flag or file names the flag", async (t) => {
+  const cases: [string, string[], RegExp][] = [
+    ["an unknown flag", ["--nope"], /Unknown option '--nope'/],
+    ["a positional argument", ["extra"], /extra/],
+    ["a port that is not a number", ["--grpc-port", "http"], /--grpc-port must be a port number/],
+    ["a peer that is not a URL", ["--peers", "h:1"], /--peers must be an http/],
+    ["an etcd endpoint without a port", ["--etcd", "h"], /--etcd must be host:port/],
+    ["an unknown peer protocol", ["--peer-protocol", "udp"], /--peer-protocol must be http or grpc/],
+    ["a database URL of another kind", ["--db", "postgres://h/db"], /--db \/ database\.url must be sqlite:/],
+    ["a host with a slash", ["--host", "a/b"], /--host \/ node\.host must be an IP address or host name/],
+    [
+      "a file that does not exist",
+      ["--config", "/nonexistent/c.yml"],
+      /--config: cannot read \/nonexistent\/c\.yml/,
+    ],
+  ];
+  for (const [name, args, message] of cases) {
+    await t.step(name, async () => {
+      await assert.rejects(
+        loadConfig(args, noEnv),
+        (e: unknown) => e instanceof ConfigError && message.test(e.message),
+      );
+    });
+  }
+  await t.step("a file that is not YAML", async () => {
+    await withConfigFile("node: [unclosed\n", async (path) => {
+      await assert.rejects(
+        loadConfig(["--config", path], noEnv),
+        (e: unknown) => e instanceof ConfigError && /is not valid YAML/.test(e.message),
+      );
+    });
+  });
+});
