@@ -5,6 +5,7 @@
  */
 import client from "prom-client";
 import type { Group } from "./cache/group.ts";
+import { Histogram } from "./histogram.ts";
 
 /** Group counters exported as `distcache_group_<name>_total`, by the GroupStats field they read. */
 const GROUP_COUNTERS = {
@@ -29,9 +30,18 @@ const BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0
 /** A node's metric registry and the instruments the servers and peer clients record into. */
 export class NodeMetrics {
   readonly registry: client.Registry = new client.Registry();
-  readonly #requests: client.Histogram<"protocol" | "op" | "code">;
-  readonly #peerCalls: client.Histogram<"peer" | "op" | "result">;
-  readonly #children = new Map<string, client.Histogram.Internal<string>>();
+  readonly #requests = new Histogram(
+    "distcache_request_duration_seconds",
+    "Requests served, by protocol, operation and status code.",
+    ["protocol", "op", "code"],
+    BUCKETS,
+  );
+  readonly #peerCalls = new Histogram(
+    "distcache_peer_request_duration_seconds",
+    "Calls to peers, by peer, operation and result.",
+    ["peer", "op", "result"],
+    BUCKETS,
+  );
 
   /**
    * @param groups The node's groups, read at scrape time.
@@ -97,41 +107,21 @@ export class NodeMetrics {
         this.inc(sourceReads());
       },
     });
-    this.#requests = new client.Histogram({
-      name: "distcache_request_duration_seconds",
-      help: "Requests served, by protocol, operation and status code.",
-      labelNames: ["protocol", "op", "code"],
-      buckets: BUCKETS,
-      registers,
-    });
-    this.#peerCalls = new client.Histogram({
-      name: "distcache_peer_request_duration_seconds",
-      help: "Calls to peers, by peer, operation and result.",
-      labelNames: ["peer", "op", "result"],
-      buckets: BUCKETS,
-      registers,
-    });
   }
 
   /** Records one served request. */
   request(protocol: string, op: string, code: number | string, seconds: number): void {
-    const key = `${protocol}\0${op}\0${code}`;
-    let child = this.#children.get(key);
-    if (!child) {
-      child = this.#requests.labels(protocol, op, String(code));
-      this.#children.set(key, child);
-    }
-    child.observe(seconds);
+    this.#requests.observe([protocol, op, String(code)], seconds);
   }
 
   /** Records one call to a peer. */
   peerCall(peer: string, op: string, result: "ok" | "not_found" | "error", seconds: number): void {
-    this.#peerCalls.labels(peer, op, result).observe(seconds);
+    this.#peerCalls.observe([peer, op, result], seconds);
   }
 
   /** The metrics in the Prometheus text format. */
-  text(): Promise<string> {
-    return this.registry.metrics();
+  async text(): Promise<string> {
+    return (await this.registry.metrics()) + this.#requests.text() + this.#peerCalls.text();
   }
 
   /** The content type of {@linkcode text}. */

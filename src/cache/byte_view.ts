@@ -57,6 +57,22 @@ export class ByteView {
     return this.#bytes.slice();
   }
 
+  /**
+   * Lends the bytes themselves to `use`, without copying, for a consumer that copies them before it
+   * returns (as `new Response(bytes)` does). `use` must neither change the bytes nor keep a reference.
+   *
+   * @param use Receives the bytes; its result is returned.
+   * @returns What `use` returned.
+   * @example
+   * ```ts
+   * const view = ByteView.of("hello");
+   * const res = view.withBytes((bytes) => new Response(bytes));
+   * ```
+   */
+  withBytes<T>(use: (bytes: Uint8Array<ArrayBuffer>) => T): T {
+    return use(this.#bytes as Uint8Array<ArrayBuffer>);
+  }
+
   /** Decodes the bytes as UTF-8. */
   toString(): string {
     return decoder.decode(this.#bytes);

@@ -213,10 +213,43 @@ export class Group {
    * console.log(a?.toString(), b?.toString(), loads); // "v1:k" "v1:k" 1
    * ```
    */
-  async get(key: string, options: { local?: boolean } = {}): Promise<ByteView | null> {
+  get(key: string, options: { local?: boolean } = {}): Promise<ByteView | null> {
+    const cached = this.getCached(key);
+    return cached !== undefined ? Promise.resolve(cached) : this.load(key, options);
+  }
+
+  /**
+   * The first half of {@linkcode get}, without waiting: counts a get and answers from this node's
+   * caches alone, so a server can answer a hit without a promise in between.
+   *
+   * @param key The key.
+   * @returns The value, null for a remembered "not found", or undefined when the key must be loaded:
+   * then call {@linkcode load}.
+   * @example
+   * ```ts
+   * import { Group } from "./group.ts";
+   *
+   * const group = new Group({ name: "g", cacheBytes: 4096, getter: async (k) => k });
+   * group.getCached("k"); // undefined
+   * await group.load("k");
+   * group.getCached("k")?.toString(); // "k"
+   * ```
+   */
+  getCached(key: string): ByteView | null | undefined {
     this.#stats.gets++;
-    const cached = this.#lookup(key);
-    if (cached !== undefined) return cached;
+    return this.#lookup(key);
+  }
+
+  /**
+   * The second half of {@linkcode get}, after {@linkcode getCached} found nothing: loads the key from its
+   * owner or the getter, sharing the load with concurrent gets of the same key.
+   *
+   * @param key The key.
+   * @param options `local`: the get was forwarded by a peer, so load it here and never forward it again.
+   * @returns The value, or null when the source has no such key.
+   * @throws The getter's error, to every get waiting on that load; it is not cached.
+   */
+  async load(key: string, options: { local?: boolean } = {}): Promise<ByteView | null> {
     if (options.local) return this.#loadLocally(key, true);
     const { value, shared } = await this.#fetches.do(key, () => this.#fetch(key));
     if (shared) this.#stats.loadsDeduped++;

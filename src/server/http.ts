@@ -68,27 +68,34 @@ async function readBody(req: Request, limit: number): Promise<Uint8Array | null>
 
 function valueResponse(view: ByteView): Response {
   const headers: Record<string, string> = { "content-type": "application/octet-stream" };
-  if (view.expiresAt !== 0) {
-    headers[EXPIRE_HEADER] = String(view.expiresAt);
-    headers["expires"] = new Date(view.expiresAt).toUTCString();
-  }
-  return new Response(view.toBytes(), { status: 200, headers });
+  if (view.expiresAt !== 0) headers[EXPIRE_HEADER] = String(view.expiresAt);
+  // Response copies its body on construction, so the cached bytes can be lent rather than copied.
+  return view.withBytes((bytes) => new Response(bytes, { status: 200, headers }));
+}
+
+function found(view: ByteView | null, group: Group, key: string): Response {
+  return view ? valueResponse(view) : text(404, `no value for key "${key}" in group "${group.name}"`);
+}
+
+function decode(segment: string): string {
+  return segment.indexOf("%") === -1 ? segment : decodeURIComponent(segment);
 }
 
 /**
- * Builds the request handler of one node.
+ * Builds the request handler of one node. A cache hit is answered without awaiting anything: the
+ * handler returns the Response itself, and only misses and writes return a promise.
  *
  * @param deps The node's groups, limits, token and metrics.
  * @returns A handler for `Deno.serve`.
  */
-export function httpHandler(deps: HttpDeps): (req: Request) => Promise<Response> {
-  async function cache(req: Request, path: string): Promise<Response> {
+export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promise<Response> {
+  function cache(req: Request, path: string): Response | Promise<Response> {
     const slash = path.indexOf("/", PREFIX.length);
     if (slash === -1) return text(400, "expected /_cache/<group>/<key>");
     let groupName: string, key: string;
     try {
-      groupName = decodeURIComponent(path.slice(PREFIX.length, slash));
-      key = decodeURIComponent(path.slice(slash + 1));
+      groupName = decode(path.slice(PREFIX.length, slash));
+      key = decode(path.slice(slash + 1));
     } catch {
       return text(400, "bad percent-encoding in the group or key");
     }
@@ -105,11 +112,16 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Promise<Response>
     if (!group) return text(404, `unknown group "${groupName}"`);
     const problem = keyProblem(key, deps.maxKeyBytes);
     if (problem) return text(400, problem);
+    if (method !== "GET") return write(req, method, group, key);
+    const cached = group.getCached(key);
+    if (cached !== undefined) return found(cached, group, key);
+    return group.load(key, { local: req.headers.has(FORWARDED_HEADER) }).then((view) =>
+      found(view, group, key)
+    );
+  }
+
+  async function write(req: Request, method: string, group: Group, key: string): Promise<Response> {
     const local = req.headers.has(FORWARDED_HEADER);
-    if (method === "GET") {
-      const view = await group.get(key, { local });
-      return view ? valueResponse(view) : text(404, `no value for key "${key}" in group "${groupName}"`);
-    }
     if (method === "DELETE") {
       await group.delete(key, { local });
       return new Response(null, { status: 204 });
@@ -125,16 +137,16 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Promise<Response>
     return new Response(null, { status: 204 });
   }
 
-  async function route(req: Request, path: string): Promise<Response> {
-    if (path.startsWith(PREFIX)) return await cache(req, path);
+  function route(req: Request, path: string): Response | Promise<Response> {
+    if (path.startsWith(PREFIX)) return cache(req, path);
     if (req.method !== "GET" && req.method !== "HEAD") {
       return text(405, `method ${req.method} not allowed on ${path}`, { allow: "GET" });
     }
     switch (path) {
       case "/metrics":
-        return new Response(await deps.metrics.text(), {
-          headers: { "content-type": deps.metrics.contentType },
-        });
+        return deps.metrics.text().then((body) =>
+          new Response(body, { headers: { "content-type": deps.metrics.contentType } })
+        );
       case "/healthz":
         return Response.json({ status: "ok", http: deps.self.http, grpc: deps.self.grpc });
       case "/readyz":
@@ -147,17 +159,26 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Promise<Response>
     }
   }
 
-  return async (req) => {
+  const unavailable = (e: unknown) => text(503, `unavailable: ${(e as Error).message}`);
+  return (req) => {
     const started = performance.now();
     const path = rawPath(req.url);
-    let res: Response;
+    const done = (res: Response) => {
+      deps.metrics.request(
+        "http",
+        opName(req.method, path),
+        res.status,
+        (performance.now() - started) / 1000,
+      );
+      return res;
+    };
+    let res: Response | Promise<Response>;
     try {
-      res = await route(req, path);
+      res = route(req, path);
     } catch (e) {
-      res = text(503, `unavailable: ${(e as Error).message}`);
+      res = unavailable(e);
     }
-    deps.metrics.request("http", opName(req.method, path), res.status, (performance.now() - started) / 1000);
-    return res;
+    return res instanceof Response ? done(res) : res.catch(unavailable).then(done);
   };
 }
 

@@ -52,3 +52,11 @@ Deno.test("ByteView.equals compares bytes, not expiry", () => {
   assert.equal(view.equals(new Uint8Array([1, 3])), false);
   assert.equal(view.equals(new Uint8Array([1, 2, 3])), false);
 });
+
+Deno.test("ByteView.withBytes lends the bytes and returns what the borrower returns", async () => {
+  const view = ByteView.of("hello");
+  assert.equal(view.withBytes((bytes) => bytes.byteLength), 5);
+  const res = view.withBytes((bytes) => new Response(bytes));
+  assert.equal(await res.text(), "hello");
+  assert.equal(view.toString(), "hello");
+});

@@ -75,6 +75,22 @@ Deno.test("Group loads a key once, then answers from the main cache", async () =
   assert.equal(group.name, "g");
 });
 
+Deno.test("Group getCached answers hits without waiting and load fills a miss", async () => {
+  const getter = sourceOf({ k: "v" });
+  const group = groupOf(getter);
+  assert.equal(group.getCached("k"), undefined);
+  assert.equal(text(await group.load("k")), "v");
+  assert.equal(text(group.getCached("k") ?? null), "v");
+  assert.equal(group.getCached("absent"), undefined);
+  assert.equal(await group.load("absent"), null);
+  assert.equal(group.getCached("absent"), null, "a remembered not-found is answered as null");
+  assert.deepEqual(getter.calls, ["k", "absent"]);
+  const stats = group.stats();
+  assert.equal(stats.gets, 4, "every getCached counts as one get, load does not count again");
+  assert.equal(stats.cacheHits, 1);
+  assert.equal(stats.negativeHits, 1);
+});
+
 Deno.test("Group expiry", async (t) => {
   await t.step("reloads a value after ttlMs", async () => {
     const clock = new Clock();
