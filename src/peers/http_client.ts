@@ -26,68 +26,77 @@ export class HttpPeerClient implements PeerClient {
     return `${this.id}/_cache/${encodeURIComponent(group)}/${encodeURIComponent(key)}`;
   }
 
-  async #call(op: string, url: string, init: RequestInit, ok: number[]): Promise<Response> {
+  /**
+   * Makes one request and reads its answer under one deadline. The timer is cleared as soon as the
+   * answer is read, so a finished call leaves nothing behind.
+   */
+  async #call<T>(
+    op: string,
+    url: string,
+    init: RequestInit,
+    ok: number[],
+    read: (res: Response) => Promise<T>,
+  ): Promise<T> {
     const started = performance.now();
     const record: PeerCallRecorder = (result) =>
       this.#options.metrics?.peerCall(this.id, op, result, (performance.now() - started) / 1000);
-    let res: Response;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), this.#options.timeoutMs);
     try {
-      res = await fetch(url, { ...init, signal: AbortSignal.timeout(this.#options.timeoutMs) });
+      const res = await fetch(url, { ...init, signal: deadline.signal });
+      if (!ok.includes(res.status)) {
+        const body = (await res.text()).trim();
+        throw new Error(`answered ${res.status}: ${body}`);
+      }
+      const value = await read(res);
+      record(res.status === 404 ? "not_found" : "ok");
+      return value;
     } catch (e) {
       record("error");
-      const why = (e as Error).name === "TimeoutError"
+      const why = deadline.signal.aborted
         ? `no answer within ${this.#options.timeoutMs} ms`
         : (e as Error).message;
       throw new Error(`peer ${this.id} ${op} failed: ${why}`);
+    } finally {
+      clearTimeout(timer);
     }
-    if (!ok.includes(res.status)) {
-      record("error");
-      const body = (await res.text().catch(() => "")).trim();
-      throw new Error(`peer ${this.id} ${op} answered ${res.status}: ${body}`);
-    }
-    record(res.status === 404 ? "not_found" : "ok");
-    return res;
   }
 
   /** Fetches a key from the peer; null when the peer's source has no such key. */
-  async get(group: string, key: string): Promise<ByteView | null> {
-    const res = await this.#call("get", this.#url(group, key), { headers: { [FORWARDED_HEADER]: "1" } }, [
-      200,
-      404,
-    ]);
-    if (res.status === 404) {
-      await res.body?.cancel();
-      return null;
-    }
-    const expires = Number(res.headers.get(EXPIRE_HEADER) ?? "0");
-    return ByteView.of(new Uint8Array(await res.arrayBuffer()), Number.isFinite(expires) ? expires : 0);
+  get(group: string, key: string): Promise<ByteView | null> {
+    const init = { headers: { [FORWARDED_HEADER]: "1" } };
+    return this.#call("get", this.#url(group, key), init, [200, 404], async (res) => {
+      if (res.status === 404) {
+        await res.body?.cancel();
+        return null;
+      }
+      const expires = Number(res.headers.get(EXPIRE_HEADER) ?? "0");
+      return ByteView.of(new Uint8Array(await res.arrayBuffer()), Number.isFinite(expires) ? expires : 0);
+    });
   }
 
   /** Stores a value on the peer, keeping its remaining time to live. */
-  async set(group: string, key: string, value: ByteView): Promise<void> {
+  set(group: string, key: string, value: ByteView): Promise<void> {
     const headers: Record<string, string> = {
       [FORWARDED_HEADER]: "1",
       authorization: `Bearer ${this.#options.token}`,
       "content-type": "application/octet-stream",
     };
     if (value.expiresAt !== 0) headers[TTL_HEADER] = String(Math.max(1, value.expiresAt - Date.now()));
-    const res = await this.#call("set", this.#url(group, key), {
-      method: "PUT",
-      headers,
-      body: value.toBytes(),
-    }, [204]);
-    await res.body?.cancel();
+    const init = { method: "PUT", headers, body: value.toBytes() };
+    return this.#call("set", this.#url(group, key), init, [204], discard);
   }
 
   /** Removes a key on the peer. */
-  async delete(group: string, key: string): Promise<void> {
-    const res = await this.#call("delete", this.#url(group, key), {
-      method: "DELETE",
-      headers: { [FORWARDED_HEADER]: "1", authorization: `Bearer ${this.#options.token}` },
-    }, [204]);
-    await res.body?.cancel();
+  delete(group: string, key: string): Promise<void> {
+    const headers = { [FORWARDED_HEADER]: "1", authorization: `Bearer ${this.#options.token}` };
+    return this.#call("delete", this.#url(group, key), { method: "DELETE", headers }, [204], discard);
   }
 
   /** Nothing to release: fetch's pooled connections close when idle. */
   close(): void {}
+}
+
+async function discard(res: Response): Promise<void> {
+  await res.body?.cancel();
 }
