@@ -22,8 +22,6 @@ import {
 const REQUESTS = 4000;
 /** Clients each keeping one request in flight. */
 const CLIENTS = 8;
-/** Ring points per node: written into the nodes' configuration, so this ring names the same owners. */
-const VNODES = 160;
 const TOKEN = "bench";
 /** Every case stops after this long even if it has not made all its requests. */
 const CASE_LIMIT_MS = 15_000;
@@ -79,7 +77,7 @@ async function run(
 ): Promise<{ rows: string[][]; notes: string[] }> {
   const [a, b] = await startPair(protocol, config);
   try {
-    const ring = new ConsistentHash({ replicas: VNODES });
+    const ring = new ConsistentHash();
     ring.add(a.http, b.http);
     const cnfIds = Array.from({ length: 100 }, (_, i) => `CNF-${String(i + 1).padStart(3, "0")}`);
     const localCnf = cnfIds.find((k) => ring.get(k) === a.http);
@@ -171,7 +169,6 @@ try {
     [
       "peers:",
       `  token: ${TOKEN}`,
-      `  vnodes: ${VNODES}`,
       "groups:",
       "  metrics: {}",
       "  bench:",
@@ -194,7 +191,7 @@ for (const note of notes) console.log(`- ${note}`);
 console.log(
   `- Client: this script's \`fetch\`, ${CLIENTS} requests in flight, each case up to ${REQUESTS} requests ` +
     `or ${CASE_LIMIT_MS / 1000} s. Values of ${REQUESTS} keys per owner were PUT on their owner first ` +
-    `(group "bench", ${VNODES} ring points per node as in the nodes' configuration). Latency is the ` +
+    `(group "bench", the default ring). Latency is the ` +
     "client's, so it includes the client-to-A request as well as the hop.",
 );
 console.log(`- Load average (1 min) at start ${loadAtStart}, at end ${await loadAverage()}.`);
