@@ -25,6 +25,7 @@ export function freePort(): number {
 
 /** A node process started by a test. */
 export interface NodeProcess {
+  readonly pid: number;
   readonly http: string;
   readonly grpc: string;
   /** Everything the node wrote to stderr so far. */
@@ -99,6 +100,7 @@ export async function startNodeProcess(options: NodeProcessOptions = {}): Promis
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
+    pid: child.pid,
     http,
     grpc: `127.0.0.1:${grpcPort}`,
     log: () => stderr,

@@ -175,3 +175,26 @@ export async function loadAverage(): Promise<string> {
 export function cpuMicros(seconds: number, requests: number): string {
   return requests > 0 ? `${(seconds / requests * 1e6).toFixed(1)} µs` : "n/a";
 }
+
+/**
+ * Where load generators and servers run: with `taskset` (util-linux), servers are pinned to the last
+ * core and load generators to the others, so the two never fight over one core and runs repeat
+ * closely; without it both float.
+ */
+export const pinning = {
+  /** Pins every thread of a running process to the server core. */
+  async server(pid: number): Promise<void> {
+    if (!(await hasCommand("taskset"))) return;
+    await runCommand(
+      "taskset",
+      ["-a", "-p", "-c", String(navigator.hardwareConcurrency - 1), String(pid)],
+      5_000,
+    );
+  },
+  /** The command line that runs a load generator on the remaining cores. */
+  async load(command: string, args: string[]): Promise<[string, string[]]> {
+    const cores = navigator.hardwareConcurrency;
+    if (cores < 2 || !(await hasCommand("taskset"))) return [command, args];
+    return ["taskset", ["-c", cores === 2 ? "0" : `0-${cores - 2}`, command, ...args]];
+  },
+};

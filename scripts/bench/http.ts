@@ -12,6 +12,7 @@ import {
   ms,
   nodeCpuSeconds,
   perSecond,
+  pinning,
   printHeader,
   printTable,
   processCpuSeconds,
@@ -23,7 +24,9 @@ import {
 } from "./_util.ts";
 
 const KEY_PATH = "/_cache/metrics/CNF-001";
-const WRK_ARGS = ["-t2", "-c64", "-d10s", "--latency"];
+const WRK_ARGS = ["-t2", "-c64", "-d5s", "--latency"];
+/** Back-to-back node/bare pairs; the machine's speed drifts, so each pair is compared within itself. */
+const PAIRS = 5;
 const TARGET = 0.8;
 
 /** What one wrk run measured. */
@@ -64,7 +67,8 @@ function parseWrk(out: string): Omit<WrkResult, "cpuPerRequest"> & { requests: n
 /** Runs wrk against `url`, reading the server's CPU time before and after with `cpu`. */
 async function wrk(url: string, cpu: () => Promise<number>): Promise<WrkResult> {
   const before = await cpu();
-  const result = parseWrk(await runCommand("wrk", [...WRK_ARGS, url], 30_000));
+  const [command, args] = await pinning.load("wrk", [...WRK_ARGS, url]);
+  const result = parseWrk(await runCommand(command, args, 30_000));
   const used = await cpu() - before;
   return { ...result, cpuPerRequest: used / result.requests };
 }
@@ -79,10 +83,13 @@ async function redisRow(value: string): Promise<string[]> {
   );
   try {
     // Without -r, redis-benchmark GETs the literal key "key:__rand_int__".
+    await pinning.server(server.pid);
     await runCommand("redis-cli", ["-p", String(port), "SET", "key:__rand_int__", value], 5_000);
     const out = await runCommand(
-      "redis-benchmark",
-      ["-p", String(port), "-t", "get", "-c", "64", "-n", "200000", "-d", String(value.length), "-q"],
+      ...await pinning.load(
+        "redis-benchmark",
+        ["-p", String(port), "-t", "get", "-c", "64", "-n", "200000", "-d", String(value.length), "-q"],
+      ),
       30_000,
     );
     const rps = /GET:\s+([\d.]+) requests per second/.exec(out);
@@ -138,36 +145,53 @@ try {
       }
       const nodeUrl = `${node.http}${KEY_PATH}`;
       const bareUrl = `http://127.0.0.1:${barePort}${KEY_PATH}`;
-      // ABBA order, so neither side always runs on a warmer (or hotter) machine; the better run counts.
+      await pinning.server(node.pid);
+      await pinning.server(bare.pid);
+      // Each pair runs back to back, alternating which side goes first; the ratio is the median of the
+      // pairs' ratios, so a slow spell of the machine lands on both sides of a pair.
       const nodeCpu = () => nodeCpuSeconds(node.http);
       const bareCpu = () => processCpuSeconds(bare.pid);
-      const n1 = await wrk(nodeUrl, nodeCpu);
-      const b1 = await wrk(bareUrl, bareCpu);
-      const b2 = await wrk(bareUrl, bareCpu);
-      const n2 = await wrk(nodeUrl, nodeCpu);
-      const best = (a: WrkResult, b: WrkResult) => a.rps >= b.rps ? a : b;
-      const n = best(n1, n2);
-      const b = best(b1, b2);
-      const runs = (a: WrkResult, c: WrkResult) => `${perSecond(a.rps)} / ${perSecond(c.rps)}`;
-      const row = (name: string, r: WrkResult, a: WrkResult, c: WrkResult) => [
+      const nodeRuns: WrkResult[] = [];
+      const bareRuns: WrkResult[] = [];
+      const pairRatios: number[] = [];
+      for (let i = 0; i < PAIRS; i++) {
+        let n: WrkResult, b: WrkResult;
+        if (i % 2 === 0) {
+          n = await wrk(nodeUrl, nodeCpu);
+          b = await wrk(bareUrl, bareCpu);
+        } else {
+          b = await wrk(bareUrl, bareCpu);
+          n = await wrk(nodeUrl, nodeCpu);
+        }
+        nodeRuns.push(n);
+        bareRuns.push(b);
+        pairRatios.push(n.rps / b.rps);
+      }
+      const median = (runs: WrkResult[]) => [...runs].sort((a, b) => a.rps - b.rps)[PAIRS >> 1];
+      const n = median(nodeRuns);
+      const b = median(bareRuns);
+      const row = (name: string, r: WrkResult, runs: WrkResult[]) => [
         name,
         perSecond(r.rps),
         ms(r.p50),
         ms(r.p99),
         cpuMicros(r.cpuPerRequest, 1),
-        runs(a, c),
+        runs.map((x) => perSecond(x.rps)).join(" / "),
       ];
       rows.push(
-        row("distcache node, main-cache hit", n, n1, n2),
-        row("bare `Deno.serve`, same bytes and headers", b, b1, b2),
+        row("distcache node, main-cache hit", n, nodeRuns),
+        row("bare `Deno.serve`, same bytes and headers", b, bareRuns),
       );
-      notes.push(`Ratio node/bare (req/s, better of two runs each): ${ratio(n.rps / b.rps, TARGET)}.`);
+      const sortedRatios = [...pairRatios].sort((x, y) => x - y);
+      notes.push(
+        `Ratio node/bare (req/s): ${ratio(sortedRatios[PAIRS >> 1], TARGET)}, the median of ${PAIRS} ` +
+          `back-to-back pairs (${pairRatios.map((r) => r.toFixed(2)).join(", ")}).`,
+      );
       notes.push(
         `Server CPU per request, node/bare: ${(n.cpuPerRequest / b.cpuPerRequest).toFixed(2)}x ` +
-          "(user + system time of the server process over the run; less sensitive than req/s to what " +
-          "else the machine is doing).",
+          "(user + system time of the server process over the median runs).",
       );
-      const errors = n1.errors + n2.errors + b1.errors + b2.errors;
+      const errors = [...nodeRuns, ...bareRuns].reduce((sum, r) => sum + r.errors, 0);
       if (errors > 0) notes.push(`**${errors} non-2xx answers or socket errors during the wrk runs.**`);
     } finally {
       await bare.stop();
@@ -181,8 +205,9 @@ try {
   }
   notes.push(
     `Value: ${body.length} bytes (\`GET ${KEY_PATH}\`). wrk: \`wrk ${WRK_ARGS.join(" ")} <url>\`, ` +
-      "run in the order node, bare, bare, node; the table shows the better run of each " +
-      "(all runs in the last column). wrk, the server and this script share the machine's cores.",
+      `run in ${PAIRS} node/bare pairs; the table shows the median run of each ` +
+      "(all runs in the last column). Servers (node, bare, redis-server) are pinned to one core and the " +
+      "load generators (wrk, redis-benchmark) to the other with `taskset`, so they do not fight over a core.",
   );
 } finally {
   await node.stop();
