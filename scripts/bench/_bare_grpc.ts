@@ -3,7 +3,7 @@
  * loaded the same way) whose Get answers fixed bytes, as a node answers a cache hit, with nothing else on
  * the path.
  *
- * Run: `deno run -A scripts/bench/_bare_grpc.ts <port> <value as base64> <expire_unix_ms>`
+ * Run: `deno run --allow-net=127.0.0.1 --allow-read --allow-env scripts/bench/_bare_grpc.ts <port> <value as base64> <expire_unix_ms>`
  * @module
  */
 import * as grpc from "@grpc/grpc-js";

@@ -3,7 +3,7 @@
  * one `groupcachepb.GroupCache/Get` in flight, until `seconds` pass or `maxCalls` calls were made.
  * Prints one JSON line: {calls, errors, seconds, rps, p50, p99, valueBytes} (latencies in ms).
  *
- * Run: `deno run -A scripts/bench/_grpc_load.ts <host:port> <group> <key> <seconds> <maxCalls> <concurrency>`
+ * Run: `deno run --allow-net=127.0.0.1 --allow-read --allow-env scripts/bench/_grpc_load.ts <host:port> <group> <key> <seconds> <maxCalls> <concurrency>`
  * @module
  */
 import * as grpc from "@grpc/grpc-js";

@@ -113,10 +113,13 @@ export async function startListening(command: string, args: string[], port: numb
   }
 }
 
-/** Spawns `deno run -A <script> ...args` (a helper in this folder) and waits for `port`. */
+/** The permissions a benchmark helper (a bare server or a load generator) runs with. */
+export const HELPER_PERMISSIONS = ["--allow-net=127.0.0.1", "--allow-read", "--allow-env"];
+
+/** Spawns `deno run <script> ...args` (a helper in this folder) and waits for `port`. */
 export function startDenoHelper(script: string, args: string[], port: number): Promise<HelperProcess> {
   const path = new URL(script, import.meta.url).pathname;
-  return startListening(Deno.execPath(), ["run", "-A", path, ...args], port);
+  return startListening(Deno.execPath(), ["run", ...HELPER_PERMISSIONS, path, ...args], port);
 }
 
 /** The value at quantile `q` (0..1) of ascending `sorted`, by the nearest-rank method. */
@@ -198,3 +201,53 @@ export const pinning = {
     return ["taskset", ["-c", cores === 2 ? "0" : `0-${cores - 2}`, command, ...args]];
   },
 };
+
+/** The runs of two sides measured in back-to-back pairs, and the pairs' ratios. */
+export interface Paired<T> {
+  a: T[];
+  b: T[];
+  /** a/b of each pair, in run order. */
+  ratios: number[];
+  /** The run of each side with the median rate. */
+  medianA: T;
+  medianB: T;
+  /** The median of the pairs' ratios. */
+  ratio: number;
+}
+
+/**
+ * Measures two sides in `pairs` back-to-back pairs, alternating which goes first. The machine's speed
+ * drifts over a benchmark; comparing each pair within itself keeps a slow spell from favouring a side.
+ */
+export async function paired<T extends { rps: number }>(
+  pairs: number,
+  runA: () => Promise<T>,
+  runB: () => Promise<T>,
+): Promise<Paired<T>> {
+  const a: T[] = [];
+  const b: T[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < pairs; i++) {
+    let x: T, y: T;
+    if (i % 2 === 0) {
+      x = await runA();
+      y = await runB();
+    } else {
+      y = await runB();
+      x = await runA();
+    }
+    a.push(x);
+    b.push(y);
+    ratios.push(x.rps / y.rps);
+  }
+  const median = <R>(values: R[], key: (v: R) => number) =>
+    [...values].sort((p, q) => key(p) - key(q))[pairs >> 1];
+  return {
+    a,
+    b,
+    ratios,
+    medianA: median(a, (r) => r.rps),
+    medianB: median(b, (r) => r.rps),
+    ratio: median(ratios, (r) => r),
+  };
+}

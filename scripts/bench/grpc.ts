@@ -9,10 +9,13 @@ import { serviceClient } from "../../src/server/proto.ts";
 import {
   cpuMicros,
   freePort,
+  HELPER_PERMISSIONS,
   loadAverage,
   ms,
   nodeCpuSeconds,
+  paired,
   perSecond,
+  pinning,
   printHeader,
   printTable,
   processCpuSeconds,
@@ -22,7 +25,9 @@ import {
   startNodeProcess,
 } from "./_util.ts";
 
-const SECONDS = 10;
+const SECONDS = 5;
+/** Back-to-back node/bare pairs; the ratio is the median of the pairs' ratios. */
+const PAIRS = 5;
 const MAX_CALLS = 500_000;
 const CONCURRENCY = 64;
 const TARGET = 0.8;
@@ -44,10 +49,9 @@ interface LoadResult {
 async function load(address: string, cpu: () => Promise<number>): Promise<LoadResult> {
   const before = await cpu();
   const out = await runCommand(
-    Deno.execPath(),
-    [
+    ...await pinning.load(Deno.execPath(), [
       "run",
-      "-A",
+      ...HELPER_PERMISSIONS,
       LOAD,
       address,
       "metrics",
@@ -55,7 +59,7 @@ async function load(address: string, cpu: () => Promise<number>): Promise<LoadRe
       String(SECONDS),
       String(MAX_CALLS),
       String(CONCURRENCY),
-    ],
+    ]),
     (SECONDS + 30) * 1000,
   );
   const used = await cpu() - before;
@@ -93,44 +97,43 @@ try {
     const bareAddress = `127.0.0.1:${barePort}`;
     const nodeCpu = () => nodeCpuSeconds(node.http);
     const bareCpu = () => processCpuSeconds(bare.pid);
-    // ABBA order, so neither side always runs on a warmer (or busier) machine; the better run counts.
-    const n1 = await load(node.grpc, nodeCpu);
-    const b1 = await load(bareAddress, bareCpu);
-    const b2 = await load(bareAddress, bareCpu);
-    const n2 = await load(node.grpc, nodeCpu);
-    for (const r of [n1, n2, b1, b2]) {
+    await pinning.server(node.pid);
+    await pinning.server(bare.pid);
+    const runs = await paired(PAIRS, () => load(node.grpc, nodeCpu), () => load(bareAddress, bareCpu));
+    for (const r of [...runs.a, ...runs.b]) {
       if (r.valueBytes !== warm.value.byteLength) {
         throw new Error(`a Get answered ${r.valueBytes} bytes, expected ${warm.value.byteLength}`);
       }
     }
-    const best = (a: LoadResult, b: LoadResult) => a.rps >= b.rps ? a : b;
-    const n = best(n1, n2);
-    const b = best(b1, b2);
-    const row = (name: string, r: LoadResult, a: LoadResult, c: LoadResult) => [
+    const [n, b] = [runs.medianA, runs.medianB];
+    const row = (name: string, r: LoadResult, all: LoadResult[]) => [
       name,
       perSecond(r.rps),
       ms(r.p50),
       ms(r.p99),
       cpuMicros(r.cpuPerCall, 1),
-      `${perSecond(a.rps)} / ${perSecond(c.rps)}`,
+      all.map((x) => perSecond(x.rps)).join(" / "),
     ];
     rows.push(
-      row("distcache node, main-cache hit", n, n1, n2),
-      row("bare grpc-js server, same proto and bytes", b, b1, b2),
+      row("distcache node, main-cache hit", n, runs.a),
+      row("bare grpc-js server, same proto and bytes", b, runs.b),
     );
-    notes.push(`Ratio node/bare (calls/s, better of two runs each): ${ratio(n.rps / b.rps, TARGET)}.`);
+    notes.push(
+      `Ratio node/bare (calls/s): ${ratio(runs.ratio, TARGET)}, the median of ${PAIRS} back-to-back pairs ` +
+        `(${runs.ratios.map((r) => r.toFixed(2)).join(", ")}).`,
+    );
     notes.push(
       `Server CPU per call, node/bare: ${(n.cpuPerCall / b.cpuPerCall).toFixed(2)}x ` +
         "(user + system time of the server process over the run).",
     );
-    const errors = n1.errors + n2.errors + b1.errors + b2.errors;
+    const errors = [...runs.a, ...runs.b].reduce((sum, r) => sum + r.errors, 0);
     if (errors > 0) notes.push(`**${errors} calls failed during the runs.**`);
     notes.push(
       `Value: ${warm.value.byteLength} bytes (\`Get{group:"metrics", key:"CNF-001"}\`). Load: ` +
         `\`_grpc_load.ts\`, one grpc-js channel, ${CONCURRENCY} calls in flight, ${SECONDS} s or ` +
-        `${MAX_CALLS.toLocaleString("en-US")} calls, after 200 uncounted warm-up calls; run in the order ` +
-        "node, bare, bare, node; the table shows the better run of each (all runs in the last column). " +
-        "The load generator and the server share the machine's cores.",
+        `${MAX_CALLS.toLocaleString("en-US")} calls, after 200 uncounted warm-up calls; run in ${PAIRS} ` +
+        "node/bare pairs; the table shows the median run of each (all runs in the last column). Servers " +
+        "are pinned to one core and the load generator to the other with `taskset`.",
     );
   } finally {
     await bare.stop();

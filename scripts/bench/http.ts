@@ -11,6 +11,7 @@ import {
   loadAverage,
   ms,
   nodeCpuSeconds,
+  paired,
   perSecond,
   pinning,
   printHeader,
@@ -147,29 +148,10 @@ try {
       const bareUrl = `http://127.0.0.1:${barePort}${KEY_PATH}`;
       await pinning.server(node.pid);
       await pinning.server(bare.pid);
-      // Each pair runs back to back, alternating which side goes first; the ratio is the median of the
-      // pairs' ratios, so a slow spell of the machine lands on both sides of a pair.
       const nodeCpu = () => nodeCpuSeconds(node.http);
       const bareCpu = () => processCpuSeconds(bare.pid);
-      const nodeRuns: WrkResult[] = [];
-      const bareRuns: WrkResult[] = [];
-      const pairRatios: number[] = [];
-      for (let i = 0; i < PAIRS; i++) {
-        let n: WrkResult, b: WrkResult;
-        if (i % 2 === 0) {
-          n = await wrk(nodeUrl, nodeCpu);
-          b = await wrk(bareUrl, bareCpu);
-        } else {
-          b = await wrk(bareUrl, bareCpu);
-          n = await wrk(nodeUrl, nodeCpu);
-        }
-        nodeRuns.push(n);
-        bareRuns.push(b);
-        pairRatios.push(n.rps / b.rps);
-      }
-      const median = (runs: WrkResult[]) => [...runs].sort((a, b) => a.rps - b.rps)[PAIRS >> 1];
-      const n = median(nodeRuns);
-      const b = median(bareRuns);
+      const runs = await paired(PAIRS, () => wrk(nodeUrl, nodeCpu), () => wrk(bareUrl, bareCpu));
+      const [nodeRuns, bareRuns, n, b] = [runs.a, runs.b, runs.medianA, runs.medianB];
       const row = (name: string, r: WrkResult, runs: WrkResult[]) => [
         name,
         perSecond(r.rps),
@@ -182,10 +164,9 @@ try {
         row("distcache node, main-cache hit", n, nodeRuns),
         row("bare `Deno.serve`, same bytes and headers", b, bareRuns),
       );
-      const sortedRatios = [...pairRatios].sort((x, y) => x - y);
       notes.push(
-        `Ratio node/bare (req/s): ${ratio(sortedRatios[PAIRS >> 1], TARGET)}, the median of ${PAIRS} ` +
-          `back-to-back pairs (${pairRatios.map((r) => r.toFixed(2)).join(", ")}).`,
+        `Ratio node/bare (req/s): ${ratio(runs.ratio, TARGET)}, the median of ${PAIRS} ` +
+          `back-to-back pairs (${runs.ratios.map((r) => r.toFixed(2)).join(", ")}).`,
       );
       notes.push(
         `Server CPU per request, node/bare: ${(n.cpuPerRequest / b.cpuPerRequest).toFixed(2)}x ` +
