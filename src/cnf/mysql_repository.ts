@@ -6,6 +6,7 @@
 import mysql from "mysql2/promise";
 import { type CnfMetric, validateCnfId, validateCnfMetric } from "./cnf_metric.ts";
 import { CnfExistsError } from "./cnf_exists_error.ts";
+import { type CnfRow, COLUMNS, fromRow, toParams } from "./_row.ts";
 import type { CnfRepository } from "./repository.ts";
 import { seedMetrics } from "./seed.ts";
 
@@ -39,21 +40,12 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS cnf_metric (
   PRIMARY KEY (cnf_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
 
-const COLUMNS = "cnf_id, `timestamp`, metric_type, value, unit, status";
+const COLUMN_LIST = COLUMNS.map((c) => c === "timestamp" ? "`timestamp`" : c).join(", ");
 const PLACEHOLDERS = "(?, ?, ?, ?, ?, ?)";
 
 // Bounds the queue of callers waiting for a connection, so an overloaded database fails fast instead of
 // piling up requests without limit.
 const QUEUE_LIMIT = 1000;
-
-interface Row {
-  cnf_id: string;
-  timestamp: string;
-  metric_type: string;
-  value: number;
-  unit: string;
-  status: string;
-}
 
 /** A {@linkcode CnfRepository} over MySQL or MariaDB. Every statement is parameterised. */
 export class MysqlCnfRepository implements CnfRepository {
@@ -110,7 +102,7 @@ export class MysqlCnfRepository implements CnfRepository {
     const rows = seedMetrics();
     // Two nodes may find the table empty at once; the no-op on duplicate lets both seed the same rows.
     await this.#pool.execute(
-      `INSERT INTO cnf_metric (${COLUMNS}) VALUES ${rows.map(() => PLACEHOLDERS).join(", ")}
+      `INSERT INTO cnf_metric (${COLUMN_LIST}) VALUES ${rows.map(() => PLACEHOLDERS).join(", ")}
        ON DUPLICATE KEY UPDATE cnf_id = cnf_id`,
       rows.flatMap(params),
     );
@@ -126,17 +118,17 @@ export class MysqlCnfRepository implements CnfRepository {
     const id = validateCnfId(cnfId);
     this.#reads++;
     const [rows] = await this.#pool.execute<mysql.RowDataPacket[]>(
-      `SELECT ${COLUMNS} FROM cnf_metric WHERE cnf_id = ?`,
+      `SELECT ${COLUMN_LIST} FROM cnf_metric WHERE cnf_id = ?`,
       [id],
     );
-    return rows.length === 0 ? null : fromRow(rows[0] as Row);
+    return rows.length === 0 ? null : metricOf(rows[0] as CnfRow);
   }
 
   /** Inserts a metric; throws {@linkcode CnfExistsError} if the CNF already has one. */
   async create(metric: CnfMetric): Promise<void> {
     const m = validateCnfMetric(metric);
     try {
-      await this.#pool.execute(`INSERT INTO cnf_metric (${COLUMNS}) VALUES ${PLACEHOLDERS}`, params(m));
+      await this.#pool.execute(`INSERT INTO cnf_metric (${COLUMN_LIST}) VALUES ${PLACEHOLDERS}`, params(m));
     } catch (err) {
       if ((err as { code?: string }).code === "ER_DUP_ENTRY") throw new CnfExistsError(m.cnfId);
       throw err;
@@ -185,18 +177,9 @@ function toDatetime(d: Date): string {
 }
 
 function params(m: CnfMetric): [string, string, string, number, string, string] {
-  return [m.cnfId, toDatetime(m.timestamp), m.metricType, m.value, m.unit, m.status];
+  return toParams(m, toDatetime(m.timestamp));
 }
 
-// Rows are validated on the way out too: a row written by another program must not put a value into the
-// cache that breaks the JSON contract.
-function fromRow(r: Row): CnfMetric {
-  return validateCnfMetric({
-    cnfId: r.cnf_id,
-    timestamp: new Date(`${r.timestamp.replace(" ", "T")}Z`),
-    metricType: r.metric_type,
-    value: r.value,
-    unit: r.unit,
-    status: r.status,
-  });
+function metricOf(r: CnfRow): CnfMetric {
+  return fromRow(r, new Date(`${r.timestamp.replace(" ", "T")}Z`));
 }

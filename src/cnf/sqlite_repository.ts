@@ -8,6 +8,7 @@ import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { type CnfMetric, validateCnfId, validateCnfMetric } from "./cnf_metric.ts";
 import { CnfExistsError } from "./cnf_exists_error.ts";
+import { type CnfRow, COLUMNS, fromRow, toParams } from "./_row.ts";
 import type { CnfRepository } from "./repository.ts";
 import { seedMetrics } from "./seed.ts";
 
@@ -22,16 +23,7 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS cnf_metric (
   status      TEXT NOT NULL
 ) STRICT`;
 
-const COLUMNS = "cnf_id, timestamp, metric_type, value, unit, status";
-
-interface Row {
-  cnf_id: string;
-  timestamp: string;
-  metric_type: string;
-  value: number;
-  unit: string;
-  status: string;
-}
+const COLUMN_LIST = COLUMNS.join(", ");
 
 /** A {@linkcode CnfRepository} over one SQLite database file, or a private in-memory database. */
 export class SqliteCnfRepository implements CnfRepository {
@@ -45,11 +37,11 @@ export class SqliteCnfRepository implements CnfRepository {
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
-    this.#select = db.prepare(`SELECT ${COLUMNS} FROM cnf_metric WHERE cnf_id = ?`);
+    this.#select = db.prepare(`SELECT ${COLUMN_LIST} FROM cnf_metric WHERE cnf_id = ?`);
     // ON CONFLICT DO NOTHING turns a duplicate into "0 changes" instead of an error we would have to
     // recognise by its message text.
     this.#insert = db.prepare(
-      `INSERT INTO cnf_metric (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (cnf_id) DO NOTHING`,
+      `INSERT INTO cnf_metric (${COLUMN_LIST}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (cnf_id) DO NOTHING`,
     );
     this.#update = db.prepare(
       "UPDATE cnf_metric SET timestamp = ?, metric_type = ?, value = ?, unit = ?, status = ? WHERE cnf_id = ?",
@@ -111,8 +103,8 @@ export class SqliteCnfRepository implements CnfRepository {
     return Promise.try(() => {
       const id = validateCnfId(cnfId);
       this.#reads++;
-      const row = this.#select.get(id) as Row | undefined;
-      return row === undefined ? null : fromRow(row);
+      const row = this.#select.get(id) as CnfRow | undefined;
+      return row === undefined ? null : metricOf(row);
     });
   }
 
@@ -155,18 +147,9 @@ export class SqliteCnfRepository implements CnfRepository {
 }
 
 function params(m: CnfMetric): [string, string, string, number, string, string] {
-  return [m.cnfId, m.timestamp.toISOString(), m.metricType, m.value, m.unit, m.status];
+  return toParams(m, m.timestamp.toISOString());
 }
 
-// Rows are validated on the way out too: a row written by another program must not put a value into the
-// cache that breaks the JSON contract.
-function fromRow(r: Row): CnfMetric {
-  return validateCnfMetric({
-    cnfId: r.cnf_id,
-    timestamp: new Date(r.timestamp),
-    metricType: r.metric_type,
-    value: r.value,
-    unit: r.unit,
-    status: r.status,
-  });
+function metricOf(r: CnfRow): CnfMetric {
+  return fromRow(r, new Date(r.timestamp));
 }
