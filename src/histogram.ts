@@ -4,14 +4,36 @@
  * @module
  */
 
-interface Series {
-  labels: string;
-  counts: Float64Array;
-  sum: number;
+/** The buckets of one label set; observing through it skips the label lookup. */
+export class HistogramSeries {
+  readonly labels: string;
+  readonly counts: Float64Array;
+  sum = 0;
+  readonly #bounds: readonly number[];
+
+  constructor(labels: string, bounds: readonly number[]) {
+    this.labels = labels;
+    this.counts = new Float64Array(bounds.length + 1);
+    this.#bounds = bounds;
+  }
+
+  /** Records one observation. */
+  observe(value: number): void {
+    const bounds = this.#bounds;
+    let i = 0;
+    while (i < bounds.length && value > bounds[i]) i++;
+    this.counts[i]++;
+    this.sum += value;
+  }
 }
 
 function escape(value: string): string {
   return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+/** Label pairs in the text format, e.g. `op="get",code="200"`, with values escaped. */
+export function labelText(names: readonly string[], values: readonly string[]): string {
+  return names.map((n, i) => `${n}="${escape(values[i])}"`).join(",");
 }
 
 /** A histogram over a fixed list of label names and bucket bounds. */
@@ -20,7 +42,7 @@ export class Histogram {
   readonly #help: string;
   readonly #labelNames: readonly string[];
   readonly #bounds: readonly number[];
-  readonly #series = new Map<string, Series>();
+  readonly #series = new Map<string, HistogramSeries>();
 
   /**
    * @param name Metric name, e.g. "distcache_request_duration_seconds".
@@ -41,22 +63,21 @@ export class Histogram {
     this.#bounds = bounds;
   }
 
-  /** Records one observation for the given label values. */
-  observe(labelValues: readonly string[], value: number): void {
+  /** The series of the given label values, made on first use. */
+  series(labelValues: readonly string[]): HistogramSeries {
     const key = labelValues.join("\0");
     let series = this.#series.get(key);
     if (!series) {
-      series = {
-        labels: this.#labelNames.map((n, i) => `${n}="${escape(labelValues[i])}"`).join(","),
-        counts: new Float64Array(this.#bounds.length + 1),
-        sum: 0,
-      };
+      const labels = labelText(this.#labelNames, labelValues);
+      series = new HistogramSeries(labels, this.#bounds);
       this.#series.set(key, series);
     }
-    let i = 0;
-    while (i < this.#bounds.length && value > this.#bounds[i]) i++;
-    series.counts[i]++;
-    series.sum += value;
+    return series;
+  }
+
+  /** Records one observation for the given label values. */
+  observe(labelValues: readonly string[], value: number): void {
+    this.series(labelValues).observe(value);
   }
 
   /** The histogram in the Prometheus text format (empty when nothing was observed). */

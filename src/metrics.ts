@@ -5,7 +5,15 @@
  */
 import client from "prom-client";
 import type { Group } from "./cache/group.ts";
-import { Histogram } from "./histogram.ts";
+import { Histogram, type HistogramSeries, labelText } from "./histogram.ts";
+
+/** The requests of one protocol, operation and status code. */
+interface RequestTally {
+  labels: [string, string, string];
+  count: number;
+  /** Durations of the requests that waited (made on the first one). */
+  timed: HistogramSeries | undefined;
+}
 
 /** Group counters exported as `distcache_group_<name>_total`, by the GroupStats field they read. */
 const GROUP_COUNTERS = {
@@ -109,9 +117,41 @@ export class NodeMetrics {
     });
   }
 
-  /** Records one served request. */
-  request(protocol: string, op: string, code: number | string, seconds: number): void {
-    this.#requests.observe([protocol, op, String(code)], seconds);
+  /** Tallies by protocol, operation and code, so a request finds its own without allocating. */
+  readonly #tallies = new Map<string, Map<string, Map<number | string, RequestTally>>>();
+
+  /**
+   * Records one served request. `seconds` is given for a request that waited on something (a load, a
+   * peer, a write); a cache hit answered at once is only counted, as timing it would cost more than
+   * answering it.
+   */
+  request(protocol: string, op: string, code: number | string, seconds?: number): void {
+    let byOp = this.#tallies.get(protocol);
+    if (!byOp) this.#tallies.set(protocol, byOp = new Map());
+    let byCode = byOp.get(op);
+    if (!byCode) byOp.set(op, byCode = new Map());
+    let tally = byCode.get(code);
+    if (!tally) {
+      byCode.set(code, tally = { labels: [protocol, op, String(code)], count: 0, timed: undefined });
+    }
+    tally.count++;
+    if (seconds !== undefined) (tally.timed ??= this.#requests.series(tally.labels)).observe(seconds);
+  }
+
+  #requestCounts(): string {
+    const name = "distcache_requests_total";
+    const lines = [
+      `# HELP ${name} Requests served, by protocol, operation and status code.`,
+      `# TYPE ${name} counter`,
+    ];
+    for (const byOp of this.#tallies.values()) {
+      for (const byCode of byOp.values()) {
+        for (const t of byCode.values()) {
+          lines.push(`${name}{${labelText(["protocol", "op", "code"], t.labels)}} ${t.count}`);
+        }
+      }
+    }
+    return lines.length > 2 ? lines.join("\n") + "\n" : "";
   }
 
   /** Records one call to a peer. */
@@ -121,7 +161,8 @@ export class NodeMetrics {
 
   /** The metrics in the Prometheus text format. */
   async text(): Promise<string> {
-    return (await this.registry.metrics()) + this.#requests.text() + this.#peerCalls.text();
+    return (await this.registry.metrics()) + this.#requestCounts() + this.#requests.text() +
+      this.#peerCalls.text();
   }
 
   /** The content type of {@linkcode text}. */

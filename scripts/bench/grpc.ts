@@ -25,9 +25,9 @@ import {
   startNodeProcess,
 } from "./_util.ts";
 
-const SECONDS = 5;
+const SECONDS = 3;
 /** Back-to-back node/bare pairs; the ratio is the median of the pairs' ratios. */
-const PAIRS = 5;
+const PAIRS = 9;
 const MAX_CALLS = 500_000;
 const CONCURRENCY = 64;
 const TARGET = 0.8;

@@ -161,24 +161,28 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
 
   const unavailable = (e: unknown) => text(503, `unavailable: ${(e as Error).message}`);
   return (req) => {
-    const started = performance.now();
     const path = rawPath(req.url);
-    const done = (res: Response) => {
-      deps.metrics.request(
-        "http",
-        opName(req.method, path),
-        res.status,
-        (performance.now() - started) / 1000,
-      );
-      return res;
-    };
     let res: Response | Promise<Response>;
     try {
       res = route(req, path);
     } catch (e) {
       res = unavailable(e);
     }
-    return res instanceof Response ? done(res) : res.catch(unavailable).then(done);
+    if (res instanceof Response) {
+      deps.metrics.request("http", opName(req.method, path), res.status);
+      return res;
+    }
+    // Timed from here: the request now waits on a load, a peer or a write.
+    const started = performance.now();
+    return res.catch(unavailable).then((done) => {
+      deps.metrics.request(
+        "http",
+        opName(req.method, path),
+        done.status,
+        (performance.now() - started) / 1000,
+      );
+      return done;
+    });
   };
 }
 
