@@ -13,6 +13,7 @@ import { cnfMetricsHandlers, loadCnfMetricsProto } from "./cnf/service.ts";
 import type { Config } from "./config.ts";
 import { log } from "./log.ts";
 import { NodeMetrics } from "./metrics.ts";
+import { FailureLog } from "./peers/failure_log.ts";
 import { RingPicker } from "./peers/ring_picker.ts";
 import { groupCacheHandlers, groupCacheService } from "./server/grpc.ts";
 import { HealthService } from "./server/health.ts";
@@ -120,6 +121,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
     token: config.peers.token,
     timeoutMs: config.peers.timeoutMs,
     metrics,
+    failures: new FailureLog(),
   }, config.peers.vnodes);
   picker.setPeers(config.peers.static);
 

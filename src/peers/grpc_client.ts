@@ -75,6 +75,7 @@ export class GrpcPeerClient implements PeerClient {
       client = await this.#channel();
     } catch (e) {
       record("error");
+      this.#options.failures?.failed(this.id, `${op}: ${(e as Error).message}`);
       throw new Error(`peer ${this.id} ${op} failed: ${(e as Error).message}`);
     }
     const md = new grpc.Metadata();
@@ -91,7 +92,9 @@ export class GrpcPeerClient implements PeerClient {
           resolve(null);
         } else {
           record("error");
-          reject(new Error(`peer ${this.id} ${op} failed: ${grpc.status[err.code]}: ${err.details}`));
+          const why = `${grpc.status[err.code]}: ${err.details}`;
+          this.#options.failures?.failed(this.id, `${op}: ${why}`);
+          reject(new Error(`peer ${this.id} ${op} failed: ${why}`));
         }
       });
     });

@@ -56,6 +56,7 @@ export class HttpPeerClient implements PeerClient {
       const why = deadline.signal.aborted
         ? `no answer within ${this.#options.timeoutMs} ms`
         : (e as Error).message;
+      this.#options.failures?.failed(this.id, `${op}: ${why}`);
       throw new Error(`peer ${this.id} ${op} failed: ${why}`);
     } finally {
       clearTimeout(timer);

@@ -3,6 +3,7 @@
  * @module
  */
 import type { NodeMetrics } from "../metrics.ts";
+import type { FailureLog } from "./failure_log.ts";
 
 /** How a node calls its peers. */
 export interface PeerOptions {
@@ -12,6 +13,8 @@ export interface PeerOptions {
   timeoutMs: number;
   /** Where call latencies are recorded. */
   metrics?: NodeMetrics;
+  /** Where failed calls are logged. */
+  failures?: FailureLog;
 }
 
 /** Records the outcome of one peer call. */

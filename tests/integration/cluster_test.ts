@@ -124,6 +124,7 @@ for (const [protocol, database] of [["http", "mariadb"], ["grpc", "sqlite"]]) {
           assert.ok(
             await metricValue(n.http, "distcache_group_peer_errors_total", { group: "metrics" }) >= 1,
           );
+          assert.match(n.log(), new RegExp(`WARN peer call failed peer=${nodes[0].http}`));
         }
       });
     } finally {
