@@ -74,21 +74,25 @@ function withTimeout(work: Promise<void>, ms: number): Promise<boolean> {
  */
 export async function startNode(config: Config): Promise<RunningNode> {
   const repository = await openRepository(config.database.url);
+  // Groups exist before either server listens, so no request can find its group missing. They route to
+  // peers once the ring is built, which needs this node's own HTTP address.
   const groups = new Map<string, Group>();
+  for (const g of config.groups) {
+    groups.set(
+      g.name,
+      new Group({
+        name: g.name,
+        getter: g.name === METRICS_GROUP ? cnfGetter(repository) : () => Promise.resolve(null),
+        cacheBytes: g.cacheBytes,
+        hotCacheFraction: g.hotCacheFraction,
+        ttlMs: g.ttlMs,
+        negativeTtlMs: g.negativeTtlMs,
+        policy: g.policy,
+      }),
+    );
+  }
   const metrics = new NodeMetrics(() => groups.values(), () => repository.reads);
   let ready = false;
-
-  const grpcServer = new grpc.Server({
-    "grpc.max_receive_message_length": config.limits.maxValueBytes + 64 * 1024,
-  });
-  const grpcPort = await bindGrpc(grpcServer, `${config.host}:${config.grpcPort}`).catch((e) => {
-    repository.close();
-    throw new Error(`cannot listen for gRPC on ${config.host}:${config.grpcPort}: ${e.message}`);
-  });
-  const grpcAddress = `${config.host}:${grpcPort}`;
-
-  let httpServer: Deno.HttpServer<Deno.NetAddr>;
-  const listening = Promise.withResolvers<Deno.NetAddr>();
   const handlerDeps = {
     groups,
     token: config.peers.token,
@@ -96,8 +100,35 @@ export async function startNode(config: Config): Promise<RunningNode> {
     maxValueBytes: config.limits.maxValueBytes,
     metrics,
     ready: () => ready,
-    self: { http: "", grpc: grpcAddress },
+    self: { http: "", grpc: "" },
   };
+
+  const grpcServer = new grpc.Server({
+    "grpc.max_receive_message_length": config.limits.maxValueBytes + 64 * 1024,
+  });
+  const health = new HealthService(["groupcachepb.GroupCache", "cnfmetricspb.CnfMetricsService"]);
+  grpcServer.addService(groupCacheService(), groupCacheHandlers(handlerDeps));
+  grpcServer.addService(health.definition(), health.handlers());
+  const metricsGroup = groups.get(METRICS_GROUP);
+  if (metricsGroup) {
+    grpcServer.addService(
+      tolerantService(loadCnfMetricsProto()),
+      cnfMetricsHandlers({
+        repo: repository,
+        get: async (id) => (await metricsGroup.get(id))?.toBytes() ?? null,
+        invalidate: (id) => metricsGroup.delete(id),
+      }),
+    );
+  }
+  const grpcPort = await bindGrpc(grpcServer, `${config.host}:${config.grpcPort}`).catch(async (e) => {
+    await repository.close();
+    throw new Error(`cannot listen for gRPC on ${config.host}:${config.grpcPort}: ${e.message}`);
+  });
+  const grpcAddress = `${config.host}:${grpcPort}`;
+  handlerDeps.self.grpc = grpcAddress;
+
+  let httpServer: Deno.HttpServer<Deno.NetAddr>;
+  const listening = Promise.withResolvers<Deno.NetAddr>();
   try {
     httpServer = Deno.serve({
       hostname: config.host,
@@ -124,37 +155,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
     failures: new FailureLog(),
   }, config.peers.vnodes);
   picker.setPeers(config.peers.static);
-
-  for (const g of config.groups) {
-    groups.set(
-      g.name,
-      new Group({
-        name: g.name,
-        getter: g.name === METRICS_GROUP ? cnfGetter(repository) : () => Promise.resolve(null),
-        cacheBytes: g.cacheBytes,
-        hotCacheFraction: g.hotCacheFraction,
-        ttlMs: g.ttlMs,
-        negativeTtlMs: g.negativeTtlMs,
-        policy: g.policy,
-        peers: picker,
-      }),
-    );
-  }
-
-  const health = new HealthService(["groupcachepb.GroupCache", "cnfmetricspb.CnfMetricsService"]);
-  grpcServer.addService(groupCacheService(), groupCacheHandlers(handlerDeps));
-  grpcServer.addService(health.definition(), health.handlers());
-  const metricsGroup = groups.get(METRICS_GROUP);
-  if (metricsGroup) {
-    grpcServer.addService(
-      tolerantService(loadCnfMetricsProto()),
-      cnfMetricsHandlers({
-        repo: repository,
-        get: async (id) => (await metricsGroup.get(id))?.toBytes() ?? null,
-        invalidate: (id) => metricsGroup.delete(id),
-      }),
-    );
-  }
+  for (const group of groups.values()) group.setPeers(picker);
   ready = true;
   log("info", "node started", {
     http: httpUrl,
