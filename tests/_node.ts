@@ -3,16 +3,25 @@
  * @module
  */
 
+import { spawnWatched } from "./_process.ts";
+
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../config/config.yml", import.meta.url).pathname;
 
-/** The permissions `deno task start` grants a node. */
+const START_TASK: string = JSON.parse(
+  await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
+).tasks.start;
+
+/**
+ * The permissions `deno task start` grants a node, so that the tests catch a permission the task lacks.
+ * Only file access is widened, for the tests' temporary databases and configuration files.
+ */
 export const NODE_PERMISSIONS = [
+  "--no-prompt",
   "--allow-net",
   "--allow-read",
   "--allow-write",
-  "--allow-env",
-  "--allow-sys",
+  ...START_TASK.split(" ").filter((flag) => flag.startsWith("--allow-env") || flag.startsWith("--allow-sys")),
 ];
 
 /** A loopback port that was free a moment ago. */
@@ -63,53 +72,19 @@ export async function startNodeProcess(options: NodeProcessOptions = {}): Promis
     ...(options.peers ? ["--peers", options.peers.join(",")] : []),
     ...(options.args ?? []),
   ];
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
-    stdout: "null",
-    stderr: "piped",
-    env: options.env,
-  }).spawn();
-  let stderr = "";
-  const reading = (async () => {
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
-  })();
-  let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
-  });
+  const child = spawnWatched(Deno.execPath(), args, options.env);
   const http = `http://127.0.0.1:${httpPort}`;
-  const deadline = Date.now() + 20_000;
-  while (true) {
-    if (exited) {
-      await reading;
-      throw new Error(`node exited before it was ready:\n${stderr}`);
-    }
-    try {
-      const res = await fetch(`${http}/readyz`);
-      await res.body?.cancel();
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      await status;
-      throw new Error(`node not ready within 20 s:\n${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await child.waitUntil(async () => {
+    const res = await fetch(`${http}/readyz`);
+    await res.body?.cancel();
+    return res.ok;
+  }, "was ready");
   return {
     pid: child.pid,
     http,
     grpc: `127.0.0.1:${grpcPort}`,
-    log: () => stderr,
-    async stop(signal: Deno.Signal = "SIGTERM") {
-      if (!exited) child.kill(signal);
-      const s = await status;
-      await reading;
-      return s.code;
-    },
+    log: child.log,
+    stop: (signal: Deno.Signal = "SIGTERM") => child.stop(signal),
   };
 }
 

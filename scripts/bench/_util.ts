@@ -5,6 +5,7 @@
  */
 
 import { metricValue } from "../../tests/_node.ts";
+import { spawnWatched } from "../../tests/_process.ts";
 
 export { freePort, startNodeProcess } from "../../tests/_node.ts";
 export type { NodeProcess } from "../../tests/_node.ts";
@@ -76,41 +77,12 @@ export interface HelperProcess {
  * @returns A handle to stop it.
  */
 export async function startListening(command: string, args: string[], port: number): Promise<HelperProcess> {
-  const child = new Deno.Command(command, { args, stdout: "null", stderr: "piped" }).spawn();
-  let stderr = "";
-  const reading = (async () => {
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
-  })();
-  let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
-  });
-  const stop = async () => {
-    if (!exited) child.kill("SIGTERM");
-    const timer = setTimeout(() => exited || child.kill("SIGKILL"), 3000);
-    await status;
-    clearTimeout(timer);
-    await reading;
-  };
-  const deadline = Date.now() + 20_000;
-  while (true) {
-    if (exited) {
-      await reading;
-      throw new Error(`${command} exited before listening on ${port}:\n${stderr}`);
-    }
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return { pid: child.pid, stop };
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`${command} did not listen on ${port} within 20 s:\n${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const child = spawnWatched(command, args);
+  await child.waitUntil(async () => {
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+    return true;
+  }, `listened on ${port}`);
+  return { pid: child.pid, stop: async () => void await child.stop("SIGTERM", 3000) };
 }
 
 /** The permissions a benchmark helper (a bare server or a load generator) runs with. */

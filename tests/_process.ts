@@ -1,0 +1,59 @@
+/**
+ * A child process for tests and benchmarks: its stderr kept for error messages, a wait until it is ready,
+ * and a stop that cannot hang.
+ * @module
+ */
+
+/** A running child process. */
+export interface Watched {
+  readonly pid: number;
+  /** Everything it wrote to stderr so far. */
+  log(): string;
+  /** Sends `signal` (SIGKILL after `graceMs`) and resolves to the exit code. */
+  stop(signal?: Deno.Signal, graceMs?: number): Promise<number>;
+  /**
+   * Polls `ready` every 50 ms until it answers true; throws with the process's stderr when the process
+   * exits first or `timeoutMs` passes (then the process is killed).
+   */
+  waitUntil(ready: () => Promise<boolean>, what: string, timeoutMs?: number): Promise<void>;
+}
+
+/** Spawns `command` with stdout discarded and stderr kept. */
+export function spawnWatched(command: string, args: string[], env?: Record<string, string>): Watched {
+  const child = new Deno.Command(command, { args, env, stdout: "null", stderr: "piped" }).spawn();
+  let stderr = "";
+  const reading = (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
+  })();
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  const stop = async (signal: Deno.Signal = "SIGTERM", graceMs = 10_000) => {
+    if (!exited) child.kill(signal);
+    const timer = setTimeout(() => exited || child.kill("SIGKILL"), graceMs);
+    const s = await status;
+    clearTimeout(timer);
+    await reading;
+    return s.code;
+  };
+  return {
+    pid: child.pid,
+    log: () => stderr,
+    stop,
+    async waitUntil(ready, what, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!exited) {
+        if (await ready().catch(() => false)) return;
+        if (Date.now() > deadline) {
+          await stop("SIGKILL");
+          throw new Error(`${command} ${what} not within ${timeoutMs / 1000} s:\n${stderr}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await reading;
+      throw new Error(`${command} exited before ${what}:\n${stderr}`);
+    },
+  };
+}
