@@ -4,6 +4,7 @@
  * @module
  */
 import mysql from "mysql2/promise";
+import { freePort, spawnWatched, type Watched } from "./_process.ts";
 
 /** A running test server. */
 export interface MariaDb {
@@ -37,35 +38,30 @@ const STOP_TIMEOUT_MS = 10_000;
  */
 export async function startMariaDb(): Promise<MariaDb> {
   const dir = await Deno.makeTempDir({ prefix: "distcache-mariadb-" });
-  let server: Deno.ChildProcess | undefined;
+  let server: Watched | undefined;
   const stop = async () => {
     if (server !== undefined) {
       const child = server;
       server = undefined;
-      await terminate(child);
+      await child.stop("SIGTERM", STOP_TIMEOUT_MS);
     }
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   try {
     await install(dir);
     const port = freePort();
-    server = new Deno.Command(mariadbdPath(), {
-      args: [
-        "--no-defaults",
-        "--user=root",
-        `--datadir=${dir}/data`,
-        `--socket=${dir}/sock`,
-        `--pid-file=${dir}/pid`,
-        `--port=${port}`,
-        "--bind-address=127.0.0.1",
-        "--skip-name-resolve",
-        "--innodb-buffer-pool-size=64M",
-        `--log-error=${dir}/err.log`,
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+    server = spawnWatched(mariadbdPath(), [
+      "--no-defaults",
+      "--user=root",
+      `--datadir=${dir}/data`,
+      `--socket=${dir}/sock`,
+      `--pid-file=${dir}/pid`,
+      `--port=${port}`,
+      "--bind-address=127.0.0.1",
+      "--skip-name-resolve",
+      "--innodb-buffer-pool-size=64M",
+      `--log-error=${dir}/err.log`,
+    ]);
     await createDatabase(dir, server);
     return { url: `mysql://distcache:distcache@127.0.0.1:${port}/distcache`, port, stop };
   } catch (err) {
@@ -103,59 +99,22 @@ async function install(dir: string): Promise<void> {
   }
 }
 
-/** Asks the kernel for a free port; another process could take it before mariadbd binds, but rarely. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
 /** Retries over the Unix socket until the server answers, then provisions the test database and account. */
-async function createDatabase(dir: string, server: Deno.ChildProcess): Promise<void> {
-  let exited = false;
-  server.status.then(() => exited = true);
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    if (exited) throw new Error("mariadbd exited during start-up");
-    let conn: mysql.Connection | undefined;
-    try {
-      conn = await mysql.createConnection({ socketPath: `${dir}/sock`, user: "root" });
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`not ready after ${READY_TIMEOUT_MS} ms: ${err}`);
-      await new Promise((r) => setTimeout(r, 50));
-      continue;
-    }
-    try {
-      await conn.query("CREATE DATABASE IF NOT EXISTS distcache");
-      // An account bound to 127.0.0.1 with a password exercises the TCP and credential parts of the URL.
-      await conn.query("CREATE USER IF NOT EXISTS 'distcache'@'127.0.0.1' IDENTIFIED BY 'distcache'");
-      await conn.query("GRANT ALL ON distcache.* TO 'distcache'@'127.0.0.1'");
-      return;
-    } finally {
-      await conn.end();
-    }
-  }
-}
-
-async function terminate(child: Deno.ChildProcess): Promise<void> {
-  try {
-    child.kill("SIGTERM");
-  } catch {
-    // Already exited.
-  }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const killed = new Promise<void>((resolve) => {
-    timer = setTimeout(() => {
+async function createDatabase(dir: string, server: Watched): Promise<void> {
+  await server.waitUntil(
+    async () => {
+      const conn = await mysql.createConnection({ socketPath: `${dir}/sock`, user: "root" });
       try {
-        child.kill("SIGKILL");
-      } catch {
-        // Exited just now.
+        await conn.query("CREATE DATABASE IF NOT EXISTS distcache");
+        // An account bound to 127.0.0.1 with a password exercises the TCP and credential parts of the URL.
+        await conn.query("CREATE USER IF NOT EXISTS 'distcache'@'127.0.0.1' IDENTIFIED BY 'distcache'");
+        await conn.query("GRANT ALL ON distcache.* TO 'distcache'@'127.0.0.1'");
+        return true;
+      } finally {
+        await conn.end();
       }
-      resolve();
-    }, STOP_TIMEOUT_MS);
-  });
-  await Promise.race([child.status, killed]);
-  clearTimeout(timer);
-  await child.status;
+    },
+    "accepted connections",
+    READY_TIMEOUT_MS,
+  );
 }

@@ -3,7 +3,9 @@
  * @module
  */
 
-import { spawnWatched } from "./_process.ts";
+import { freePort, spawnWatched } from "./_process.ts";
+
+export { freePort };
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../config/config.yml", import.meta.url).pathname;
@@ -23,14 +25,6 @@ export const NODE_PERMISSIONS = [
   "--allow-write",
   ...START_TASK.split(" ").filter((flag) => flag.startsWith("--allow-env") || flag.startsWith("--allow-sys")),
 ];
-
-/** A loopback port that was free a moment ago. */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 /** A node process started by a test. */
 export interface NodeProcess {

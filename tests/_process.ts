@@ -57,3 +57,11 @@ export function spawnWatched(command: string, args: string[], env?: Record<strin
     },
   };
 }
+
+/** A loopback port that was free a moment ago (another process could take it first, but rarely). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
