@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { freePort, spawnWatched } from "../_process.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+Deno.test("deno task start serves the seeded metrics group with the task's own permissions", async () => {
+  const [httpPort, grpcPort] = [freePort(), freePort()];
+  const node = spawnWatched(Deno.execPath(), [
+    "task",
+    "--cwd",
+    ROOT,
+    "start",
+    "--http-port",
+    String(httpPort),
+    "--grpc-port",
+    String(grpcPort),
+    "--db",
+    "sqlite::memory:",
+  ]);
+  const http = `http://127.0.0.1:${httpPort}`;
+  try {
+    await node.waitUntil(
+      async () => (await fetch(`${http}/readyz`).then((r) => r.text())) === "ready\n",
+      "was ready",
+    );
+    const res = await fetch(`${http}/_cache/metrics/CNF-003`);
+    assert.equal(res.status, 200);
+    const row = JSON.parse(await res.text());
+    assert.equal(row.cnf_id, "CNF-003");
+    assert.equal(row.metric_type, "Container CPU Utilization");
+    assert.equal(row.value, 85);
+    assert.equal(row.unit, "%");
+    const metrics = await fetch(`${http}/metrics`);
+    assert.equal(metrics.status, 200);
+    await metrics.body?.cancel();
+  } finally {
+    assert.equal(await node.stop("SIGTERM"), 0, node.log());
+  }
+  assert.doesNotMatch(node.log(), /NotCapable|Requires .* access/);
+  assert.match(node.log(), /node stopped/);
+});
