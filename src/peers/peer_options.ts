@@ -3,6 +3,7 @@
  * @module
  */
 import type { NodeMetrics } from "../metrics.ts";
+import type { BreakerOptions } from "./breaker.ts";
 import type { FailureLog } from "./failure_log.ts";
 
 /** How a node calls its peers. */
@@ -15,6 +16,8 @@ export interface PeerOptions {
   metrics?: NodeMetrics;
   /** Where failed calls are logged. */
   failures?: FailureLog;
+  /** When to skip a peer that keeps failing. */
+  breaker?: BreakerOptions;
 }
 
 /** Records the outcome of one peer call. */

@@ -6,6 +6,7 @@
 import { ConsistentHash } from "../cache/consistent_hash.ts";
 import type { PeerClient, PeerPicker } from "../cache/peers.ts";
 import type { PeerAddress } from "../config.ts";
+import { PeerBreaker } from "./breaker.ts";
 import { GrpcPeerClient } from "./grpc_client.ts";
 import { HttpPeerClient } from "./http_client.ts";
 import type { PeerOptions } from "./peer_options.ts";
@@ -30,9 +31,10 @@ export class RingPicker implements PeerPicker {
     this.#self = self;
     this.#ring = new ConsistentHash({ replicas: vnodes });
     this.#ring.add(self);
-    this.#make = protocol === "grpc"
-      ? (p) => new GrpcPeerClient(p.http, p.grpc, options)
-      : (p) => new HttpPeerClient(p.http, options);
+    const client = protocol === "grpc"
+      ? (p: PeerAddress) => new GrpcPeerClient(p.http, p.grpc, options)
+      : (p: PeerAddress) => new HttpPeerClient(p.http, options);
+    this.#make = (p) => new PeerBreaker(client(p), options.breaker);
   }
 
   /** Replaces the other members (this node stays on the ring). */

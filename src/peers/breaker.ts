@@ -1,0 +1,91 @@
+/**
+ * Skips a peer that keeps failing: after `failures` failed calls in a row its calls fail at once for a
+ * back-off period (doubling up to a cap), so its keys load locally instead of each request waiting out a
+ * deadline. After the back-off one call is let through; its success closes the breaker.
+ * @module
+ */
+import type { ByteView } from "../cache/byte_view.ts";
+import type { PeerClient } from "../cache/peers.ts";
+
+/** When to stop calling a failing peer, and for how long. */
+export interface BreakerOptions {
+  /** Failed calls in a row that open the breaker (default 3). */
+  failures?: number;
+  /** First back-off in milliseconds (default 1000); doubles on each failed trial. */
+  backoffMs?: number;
+  /** Longest back-off in milliseconds (default 30000). */
+  maxBackoffMs?: number;
+  /** Clock in milliseconds. */
+  now?: () => number;
+}
+
+/** A peer client that stops calling its peer while the peer keeps failing. */
+export class PeerBreaker<P extends PeerClient & { close(): void }> implements PeerClient {
+  readonly id: string;
+  readonly #peer: P;
+  readonly #threshold: number;
+  readonly #base: number;
+  readonly #max: number;
+  readonly #now: () => number;
+  #failures = 0;
+  #backoff: number;
+  #openUntil = 0;
+  #trial = false;
+
+  constructor(peer: P, options: BreakerOptions = {}) {
+    this.id = peer.id;
+    this.#peer = peer;
+    this.#threshold = options.failures ?? 3;
+    this.#base = options.backoffMs ?? 1000;
+    this.#max = options.maxBackoffMs ?? 30_000;
+    this.#backoff = this.#base;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Whether calls are being skipped right now. */
+  get open(): boolean {
+    return this.#failures >= this.#threshold && (this.#trial || this.#now() < this.#openUntil);
+  }
+
+  async #call<T>(call: () => Promise<T>): Promise<T> {
+    if (this.#failures >= this.#threshold) {
+      // Open: skip until the back-off ends, then let exactly one trial call through.
+      if (this.#trial || this.#now() < this.#openUntil) {
+        throw new Error(`peer ${this.id} skipped after ${this.#failures} failed calls in a row`);
+      }
+      this.#trial = true;
+    }
+    try {
+      const value = await call();
+      this.#failures = 0;
+      this.#backoff = this.#base;
+      return value;
+    } catch (e) {
+      this.#failures++;
+      if (this.#failures >= this.#threshold) {
+        if (this.#trial) this.#backoff = Math.min(this.#backoff * 2, this.#max);
+        this.#openUntil = this.#now() + this.#backoff;
+      }
+      throw e;
+    } finally {
+      this.#trial = false;
+    }
+  }
+
+  get(group: string, key: string): Promise<ByteView | null> {
+    return this.#call(() => this.#peer.get(group, key));
+  }
+
+  set(group: string, key: string, value: ByteView): Promise<void> {
+    return this.#call(() => this.#peer.set(group, key, value));
+  }
+
+  delete(group: string, key: string): Promise<void> {
+    return this.#call(() => this.#peer.delete(group, key));
+  }
+
+  /** Closes the wrapped client. */
+  close(): void {
+    this.#peer.close();
+  }
+}
