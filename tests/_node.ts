@@ -72,7 +72,7 @@ export async function startNodeProcess(options: NodeProcessOptions = {}): Promis
     const res = await fetch(`${http}/readyz`);
     await res.body?.cancel();
     return res.ok;
-  }, "was ready");
+  }, "ready");
   return {
     pid: child.pid,
     http,

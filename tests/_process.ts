@@ -13,7 +13,8 @@ export interface Watched {
   stop(signal?: Deno.Signal, graceMs?: number): Promise<number>;
   /**
    * Polls `ready` every 50 ms until it answers true; throws with the process's stderr when the process
-   * exits first or `timeoutMs` passes (then the process is killed).
+   * exits first or `timeoutMs` passes (then the process is killed). `what` completes "it was …", e.g.
+   * "ready" or "listening on 2222".
    */
   waitUntil(ready: () => Promise<boolean>, what: string, timeoutMs?: number): Promise<void>;
 }
@@ -48,12 +49,12 @@ export function spawnWatched(command: string, args: string[], env?: Record<strin
         if (await ready().catch(() => false)) return;
         if (Date.now() > deadline) {
           await stop("SIGKILL");
-          throw new Error(`${command} ${what} not within ${timeoutMs / 1000} s:\n${stderr}`);
+          throw new Error(`${command} was not ${what} within ${timeoutMs / 1000} s:\n${stderr}`);
         }
         await new Promise((r) => setTimeout(r, 50));
       }
       await reading;
-      throw new Error(`${command} exited before ${what}:\n${stderr}`);
+      throw new Error(`${command} exited before it was ${what}:\n${stderr}`);
     },
   };
 }

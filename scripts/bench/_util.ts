@@ -81,7 +81,7 @@ export async function startListening(command: string, args: string[], port: numb
   await child.waitUntil(async () => {
     (await Deno.connect({ hostname: "127.0.0.1", port })).close();
     return true;
-  }, `listened on ${port}`);
+  }, `listening on ${port}`);
   return { pid: child.pid, stop: async () => void await child.stop("SIGTERM", 3000) };
 }
 

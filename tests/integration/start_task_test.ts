@@ -21,7 +21,7 @@ Deno.test("deno task start serves the seeded metrics group with the task's own p
   try {
     await node.waitUntil(
       async () => (await fetch(`${http}/readyz`).then((r) => r.text())) === "ready\n",
-      "was ready",
+      "ready",
     );
     const res = await fetch(`${http}/_cache/metrics/CNF-003`);
     assert.equal(res.status, 200);
