@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { DEFAULT_REPLICAS } from "./cache/consistent_hash.ts";
+import { type Level, LEVELS } from "./log.ts";
 
 /** A static peer: its HTTP base URL and, when known, its gRPC address. */
 export interface PeerAddress {
@@ -40,6 +41,8 @@ export interface Config {
   groups: GroupConfig[];
   limits: { maxKeyBytes: number; maxValueBytes: number };
   shutdownTimeoutMs: number;
+  /** The lowest log level written. */
+  log: { level: Level };
 }
 
 /** A configuration value or flag that is wrong; the message names it. */
@@ -167,6 +170,7 @@ export function toConfig(doc: unknown): Config {
   const database = section(root, "database");
   const limits = section(root, "limits");
   const server = section(root, "server");
+  const logLevel = level(str(section(root, "log"), "level", "log.level", "info"), "log.level");
   const protocol = str(peers, "protocol", "peers.protocol", "http");
   if (protocol !== "http" && protocol !== "grpc") {
     throw new ConfigError(`peers.protocol must be "http" or "grpc" (got ${describe(protocol)})`);
@@ -197,7 +201,15 @@ export function toConfig(doc: unknown): Config {
       maxValueBytes: int(limits, "max_value_bytes", "limits.max_value_bytes", 1 << 20, 1, 64 << 20),
     },
     shutdownTimeoutMs: int(server, "shutdown_timeout_ms", "server.shutdown_timeout_ms", 5000, 0, 600_000),
+    log: { level: logLevel },
   };
+}
+
+function level(v: string, field: string): Level {
+  if (!(LEVELS as readonly string[]).includes(v)) {
+    throw new ConfigError(`${field} must be one of ${LEVELS.join(", ")} (got ${describe(v)})`);
+  }
+  return v as Level;
 }
 
 const USAGE = `usage: main.ts [flags]
@@ -210,6 +222,7 @@ const USAGE = `usage: main.ts [flags]
   --db <url>               sqlite:<path>, sqlite::memory: or mysql://user:pass@host:port/db
   --peer-protocol <p>      http or grpc
   --peer-token <token>     token for PUT/DELETE and gRPC Set/Delete
+  --log-level <level>      debug, info, warn or error (default info)
   --help                   print this help`;
 
 /** The help text of main.ts. */
@@ -255,6 +268,7 @@ export async function loadConfig(
         db: { type: "string" },
         "peer-protocol": { type: "string" },
         "peer-token": { type: "string" },
+        "log-level": { type: "string" },
         help: { type: "boolean" },
       },
     }).values;
@@ -291,6 +305,7 @@ export async function loadConfig(
     }
     c.peers.protocol = p;
   }
+  if (flags["log-level"] !== undefined) c.log.level = level(flags["log-level"], "--log-level");
   c.peers.token = flags["peer-token"] ?? env("DISTCACHE_PEER_TOKEN") ?? c.peers.token;
   if (!/^[A-Za-z0-9.:[\]-]+$/.test(c.host)) {
     throw new ConfigError(`--host / node.host must be an IP address or host name (got ${describe(c.host)})`);

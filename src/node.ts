@@ -11,7 +11,7 @@ import type { CnfRepository } from "./cnf/repository.ts";
 import { openRepository } from "./cnf/repository.ts";
 import { cnfMetricsHandlers, loadCnfMetricsProto } from "./cnf/service.ts";
 import type { Config } from "./config.ts";
-import { log } from "./log.ts";
+import { log, setLogLevel, setLogNode } from "./log.ts";
 import { NodeMetrics } from "./metrics.ts";
 import { FailureLog } from "./peers/failure_log.ts";
 import { RingPicker } from "./peers/ring_picker.ts";
@@ -73,6 +73,7 @@ function withTimeout(work: Promise<void>, ms: number): Promise<boolean> {
  * @returns The running node, listening on both ports.
  */
 export async function startNode(config: Config): Promise<RunningNode> {
+  setLogLevel(config.log.level);
   const repository = await openRepository(config.database.url);
   // Groups exist before either server listens, so no request can find its group missing. They route to
   // peers once the ring is built, which needs this node's own HTTP address.
@@ -147,6 +148,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
   const httpAddr = await listening.promise;
   const httpUrl = `http://${config.host}:${httpAddr.port}`;
   handlerDeps.self.http = httpUrl;
+  setLogNode(httpUrl);
 
   const picker = new RingPicker(httpUrl, config.peers.protocol, {
     token: config.peers.token,

@@ -124,7 +124,10 @@ for (const [protocol, database] of [["http", "mariadb"], ["grpc", "sqlite"]]) {
           assert.ok(
             await metricValue(n.http, "distcache_group_peer_errors_total", { group: "metrics" }) >= 1,
           );
-          assert.match(n.log(), new RegExp(`WARN peer call failed peer=${nodes[0].http}`));
+          assert.match(
+            n.log(),
+            new RegExp(`"level":"warn",.*"event":"peer call failed","fields":\\{"peer":"${nodes[0].http}"`),
+          );
         }
       });
     } finally {

@@ -28,7 +28,7 @@ Deno.test("SIGTERM and SIGINT let a request in flight finish, then the node exit
         assert.equal(res.status, 200);
         assert.equal(await res.text(), "from-the-owner");
         assert.equal(await stopped, 0, node.log());
-        assert.match(node.log(), /node stopped/);
+        assert.match(node.log(), /"event":"node stopped"/);
         await assert.rejects(fetch(`${node.http}/readyz`));
       } finally {
         await node.stop();

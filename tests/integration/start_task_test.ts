@@ -37,5 +37,5 @@ Deno.test("deno task start serves the seeded metrics group with the task's own p
     assert.equal(await node.stop("SIGTERM"), 0, node.log());
   }
   assert.doesNotMatch(node.log(), /NotCapable|Requires .* access/);
-  assert.match(node.log(), /node stopped/);
+  assert.match(node.log(), /"event":"node stopped"/);
 });
