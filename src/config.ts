@@ -37,7 +37,8 @@ export interface Config {
     vnodes: number;
   };
   etcd: { endpoints: string[]; leaseTtlS: number };
-  database: { url: string };
+  /** `timeoutMs`: longest wait for one database operation (MySQL), connection included. */
+  database: { url: string; timeoutMs: number };
   groups: GroupConfig[];
   limits: { maxKeyBytes: number; maxValueBytes: number };
   shutdownTimeoutMs: number;
@@ -194,7 +195,10 @@ export function toConfig(doc: unknown): Config {
       ),
       leaseTtlS: int(etcd, "lease_ttl_s", "etcd.lease_ttl_s", 5, 1, 3600),
     },
-    database: { url: str(database, "url", "database.url", "sqlite:data/distcache.db") },
+    database: {
+      url: str(database, "url", "database.url", "sqlite:data/distcache.db"),
+      timeoutMs: int(database, "timeout_ms", "database.timeout_ms", 2000, 1, 600_000),
+    },
     groups: groupList,
     limits: {
       maxKeyBytes: int(limits, "max_key_bytes", "limits.max_key_bytes", 250, 1, 65_536),

@@ -74,7 +74,7 @@ function withTimeout(work: Promise<void>, ms: number): Promise<boolean> {
  */
 export async function startNode(config: Config): Promise<RunningNode> {
   setLogLevel(config.log.level);
-  const repository = await openRepository(config.database.url);
+  const repository = await openRepository(config.database.url, { timeoutMs: config.database.timeoutMs });
   // Groups exist before either server listens, so no request can find its group missing. They route to
   // peers once the ring is built, which needs this node's own HTTP address.
   const groups = new Map<string, Group>();

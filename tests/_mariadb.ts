@@ -12,6 +12,17 @@ export interface MariaDb {
   url: string;
   /** The loopback TCP port the server listens on. */
   port: number;
+  /**
+   * Runs one statement as root over the Unix socket (for status counters and checksums the test account
+   * may not read) and returns its rows.
+   */
+  rootQuery(sql: string): Promise<Record<string, unknown>[]>;
+  /** Stops the server as a crash would (SIGKILL), keeping its data directory and port for a restart. */
+  kill(): Promise<void>;
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) the server: connections stay open but nothing answers. */
+  pause(paused: boolean): void;
+  /** Starts the server again on the same data directory and port, after a kill; resolves once it answers. */
+  restart(): Promise<void>;
   /** Stops the server (SIGTERM, SIGKILL after 10 s) and removes its data directory; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -21,7 +32,8 @@ const STOP_TIMEOUT_MS = 10_000;
 
 /**
  * Initialises a data directory, starts `mariadbd` on a free loopback port, waits until it accepts
- * connections, then creates database `distcache` and an account `distcache`/`distcache` for it.
+ * connections, then creates database `distcache` and an account `distcache`/`distcache` that may use
+ * and create every database named `distcache*`.
  *
  * @returns The running server.
  * @throws {Error} With the server's error log when it fails to install, start or become ready.
@@ -38,18 +50,9 @@ const STOP_TIMEOUT_MS = 10_000;
  */
 export async function startMariaDb(): Promise<MariaDb> {
   const dir = await Deno.makeTempDir({ prefix: "distcache-mariadb-" });
+  const port = freePort();
   let server: Watched | undefined;
-  const stop = async () => {
-    if (server !== undefined) {
-      const child = server;
-      server = undefined;
-      await child.stop("SIGTERM", STOP_TIMEOUT_MS);
-    }
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  };
-  try {
-    await install(dir);
-    const port = freePort();
+  const spawn = () =>
     server = spawnWatched(mariadbdPath(), [
       "--no-defaults",
       "--user=root",
@@ -62,8 +65,46 @@ export async function startMariaDb(): Promise<MariaDb> {
       "--innodb-buffer-pool-size=64M",
       `--log-error=${dir}/err.log`,
     ]);
-    await createDatabase(dir, server);
-    return { url: `mysql://distcache:distcache@127.0.0.1:${port}/distcache`, port, stop };
+  const halt = async (signal: Deno.Signal) => {
+    if (server === undefined) return;
+    const child = server;
+    server = undefined;
+    try {
+      // A frozen server ignores SIGTERM until thawed.
+      Deno.kill(child.pid, "SIGCONT");
+    } catch {
+      // It has exited already.
+    }
+    await child.stop(signal, STOP_TIMEOUT_MS);
+  };
+  const stop = async () => {
+    await halt("SIGTERM");
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  const rootQuery = async (sql: string) => {
+    const conn = await mysql.createConnection({ socketPath: `${dir}/sock`, user: "root" });
+    try {
+      const [rows] = await conn.query(sql);
+      return rows as Record<string, unknown>[];
+    } finally {
+      await conn.end();
+    }
+  };
+  try {
+    await install(dir);
+    await createDatabase(dir, spawn());
+    return {
+      url: `mysql://distcache:distcache@127.0.0.1:${port}/distcache`,
+      port,
+      rootQuery,
+      kill: () => halt("SIGKILL"),
+      pause: (paused) => server && Deno.kill(server.pid, paused ? "SIGSTOP" : "SIGCONT"),
+      restart: async () => {
+        if (server !== undefined) throw new Error("restart: the server is still running; kill it first");
+        await createDatabase(dir, spawn());
+      },
+      stop,
+    };
   } catch (err) {
     const log = await Deno.readTextFile(`${dir}/err.log`).catch(() => "");
     await stop();
@@ -99,7 +140,10 @@ async function install(dir: string): Promise<void> {
   }
 }
 
-/** Retries over the Unix socket until the server answers, then provisions the test database and account. */
+/**
+ * Retries over the Unix socket until the server answers, then provisions the test database and account.
+ * Idempotent, so a restart runs it again to wait for readiness.
+ */
 async function createDatabase(dir: string, server: Watched): Promise<void> {
   await server.waitUntil(
     async () => {
@@ -108,13 +152,14 @@ async function createDatabase(dir: string, server: Watched): Promise<void> {
         await conn.query("CREATE DATABASE IF NOT EXISTS distcache");
         // An account bound to 127.0.0.1 with a password exercises the TCP and credential parts of the URL.
         await conn.query("CREATE USER IF NOT EXISTS 'distcache'@'127.0.0.1' IDENTIFIED BY 'distcache'");
-        await conn.query("GRANT ALL ON distcache.* TO 'distcache'@'127.0.0.1'");
+        // Every database named distcache*, so tests can check that a repository creates a missing one.
+        await conn.query("GRANT ALL ON `distcache%`.* TO 'distcache'@'127.0.0.1'");
         return true;
       } finally {
         await conn.end();
       }
     },
-    "accepted connections",
+    "accepting connections",
     READY_TIMEOUT_MS,
   );
 }

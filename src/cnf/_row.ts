@@ -37,3 +37,10 @@ export function fromRow(r: CnfRow, timestamp: Date): CnfMetric {
     status: r.status,
   });
 }
+
+/** Checks the page size given to `CnfRepository.list`: a programming error, not bad client input. */
+export function checkLimit(limit: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new RangeError(`limit: expected a positive integer, got ${limit}`);
+  }
+}

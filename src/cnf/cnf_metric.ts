@@ -5,13 +5,20 @@
  */
 
 /**
- * Health of a CNF judged from one sample: `ok` (within normal range), `warning` (degraded, needs a look)
- * or `critical` (service-affecting, needs action now).
+ * Health of a CNF judged from one sample: `Normal` (within normal range), `Warning` (degraded, needs a
+ * look) or `Critical` (service-affecting, needs action now). Stored and answered in this spelling.
  */
-export type CnfStatus = "ok" | "warning" | "critical";
+export type CnfStatus = "Normal" | "Warning" | "Critical";
 
-/** Every accepted {@linkcode CnfStatus}, mildest first. */
-export const CNF_STATUSES: readonly CnfStatus[] = Object.freeze(["ok", "warning", "critical"]);
+/** Every {@linkcode CnfStatus} in its canonical spelling, mildest first. */
+export const CNF_STATUSES: readonly CnfStatus[] = Object.freeze(["Normal", "Warning", "Critical"]);
+
+// Input is matched case-insensitively. "ok" was the name of Normal before the vocabulary followed the
+// issue text ("Warning" capitalised); clients and rows written then keep working.
+const STATUS_BY_LOWER: ReadonlyMap<string, CnfStatus> = new Map([
+  ...CNF_STATUSES.map((s) => [s.toLowerCase(), s] as const),
+  ["ok", "Normal"],
+]);
 
 /** The latest sample of one metric for one CNF: one row of table `cnf_metric`. */
 export interface CnfMetric {
@@ -25,7 +32,7 @@ export interface CnfMetric {
   value: number;
   /** Unit of `value`, e.g. `"ms"`, `"%"`, `"Gbps"`: at most 32 characters, may be empty. */
   unit: string;
-  /** Health judged from this sample. */
+  /** Health judged from this sample; input in any letter case is stored in the canonical spelling. */
   status: CnfStatus;
 }
 
@@ -80,8 +87,8 @@ export function validateCnfId(id: unknown): string {
  * ```ts
  * const m = validateCnfMetric({
  *   cnfId: "CNF-001", timestamp: new Date("2025-01-01T00:00:00Z"), metricType: "Ingress Latency",
- *   value: 20, unit: "ms", status: "ok",
- * });
+ *   value: 20, unit: "ms", status: "warning",
+ * }); // m.status is "Warning"
  * ```
  */
 export function validateCnfMetric(input: unknown): CnfMetric {
@@ -138,10 +145,12 @@ function validateValue(v: unknown): number {
 }
 
 function validateStatus(s: unknown): CnfStatus {
-  if (!CNF_STATUSES.includes(s as CnfStatus)) {
-    throw new CnfValidationError("status", `one of ${CNF_STATUSES.map((x) => `"${x}"`).join(", ")}`, s);
+  const status = typeof s === "string" ? STATUS_BY_LOWER.get(s.toLowerCase()) : undefined;
+  if (status === undefined) {
+    const names = CNF_STATUSES.map((x) => `"${x}"`).join(", ");
+    throw new CnfValidationError("status", `one of ${names} (any letter case)`, s);
   }
-  return s as CnfStatus;
+  return status;
 }
 
 /**
@@ -154,7 +163,7 @@ function validateStatus(s: unknown): CnfStatus {
  * ```ts
  * toJson({
  *   cnfId: "CNF-001", timestamp: new Date("2025-01-01T00:00:00Z"), metricType: "Ingress Latency",
- *   value: 20, unit: "ms", status: "ok",
+ *   value: 20, unit: "ms", status: "Normal",
  * });
  * // '{"cnf_id":"CNF-001","timestamp":"2025-01-01T00:00:00.000Z","metric_type":"Ingress Latency",...}'
  * ```

@@ -5,9 +5,9 @@
  */
 export * from "./cnf_metric.ts";
 export * from "./cnf_metric_message.ts";
-export * from "./cnf_exists_error.ts";
 export * from "./seed.ts";
 export * from "./repository.ts";
 export * from "./sqlite_repository.ts";
 export * from "./mysql_repository.ts";
 export * from "./service.ts";
+export * from "./page_token.ts";

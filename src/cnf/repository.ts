@@ -18,10 +18,18 @@ export interface CnfRepository {
    */
   get(cnfId: string): Promise<CnfMetric | null>;
   /**
-   * Inserts a metric for a CNF that has none.
-   * @throws {CnfExistsError} When the CNF already has a metric.
+   * Stores a metric: inserts it, or replaces the CNF's current one. Atomic in the database, so two
+   * writers of one CNF leave one of their rows, never a mix or an error.
    */
-  create(metric: CnfMetric): Promise<void>;
+  upsert(metric: CnfMetric): Promise<void>;
+  /**
+   * Reads up to `limit` metrics in `cnf_id` order (byte order, the same in every store), starting after
+   * `after`, so pages can be fetched one by one without gaps or repeats while rows change.
+   *
+   * @param after The last `cnf_id` of the previous page, or `""` for the first page.
+   * @param limit The most rows to return, 1 or more.
+   */
+  list(after: string, limit: number): Promise<CnfMetric[]>;
   /**
    * Replaces the metric of a CNF that has one.
    * @returns `true` if a row was replaced, `false` if the CNF had none (nothing is inserted).
@@ -43,6 +51,16 @@ export interface CnfRepository {
   close(): Promise<void>;
 }
 
+/** How to reach the store, beyond its URL. */
+export interface RepositoryOptions {
+  /**
+   * Longest wait for one database operation, connection included, in milliseconds (default 2000); past it
+   * the operation fails, so a hung database cannot hold a request. Applies to MySQL; SQLite calls are
+   * local and synchronous.
+   */
+  timeoutMs?: number;
+}
+
 const USAGE = "expected sqlite:<path>, sqlite::memory: or mysql://user:pass@host:port/db";
 
 /**
@@ -54,6 +72,7 @@ const USAGE = "expected sqlite:<path>, sqlite::memory: or mysql://user:pass@host
  *   defaults to 3306.
  *
  * @param url The database URL.
+ * @param options How long an operation may take.
  * @returns The open repository.
  * @throws {Error} When the URL has another shape (the message never includes the password) or the
  *   database cannot be reached.
@@ -64,7 +83,7 @@ const USAGE = "expected sqlite:<path>, sqlite::memory: or mysql://user:pass@host
  * await repo.close();
  * ```
  */
-export async function openRepository(url: string): Promise<CnfRepository> {
+export async function openRepository(url: string, options: RepositoryOptions = {}): Promise<CnfRepository> {
   if (url === "sqlite::memory:") return SqliteCnfRepository.open(":memory:");
   if (url.startsWith("sqlite:")) {
     const path = url.slice("sqlite:".length);
@@ -73,7 +92,9 @@ export async function openRepository(url: string): Promise<CnfRepository> {
     }
     return SqliteCnfRepository.open(path);
   }
-  if (url.startsWith("mysql://")) return await MysqlCnfRepository.open(parseMysqlUrl(url));
+  if (url.startsWith("mysql://")) {
+    return await MysqlCnfRepository.open({ ...parseMysqlUrl(url), timeoutMs: options.timeoutMs });
+  }
   throw new Error(`--db: unsupported database URL "${redact(url)}"; ${USAGE}`);
 }
 

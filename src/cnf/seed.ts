@@ -16,16 +16,16 @@ type Sample = Omit<CnfMetric, "cnfId" | "timestamp">;
 
 // Ten hand-picked CNFs whose values tell a story in a demo: mostly healthy, a hot CPU, an error spike.
 const NAMED: readonly Sample[] = [
-  { metricType: "Ingress Latency", value: 20, unit: "ms", status: "ok" },
-  { metricType: "Egress Packet Loss", value: 0.02, unit: "%", status: "ok" },
-  { metricType: "Container CPU Utilization", value: 85, unit: "%", status: "warning" },
-  { metricType: "Container Memory Utilization", value: 62.5, unit: "%", status: "ok" },
-  { metricType: "User Plane Throughput", value: 9.6, unit: "Gbps", status: "ok" },
-  { metricType: "Active PDU Sessions", value: 48213, unit: "sessions", status: "ok" },
-  { metricType: "Pod Restart Count", value: 7, unit: "restarts", status: "warning" },
-  { metricType: "Packet Jitter", value: 3.4, unit: "ms", status: "ok" },
-  { metricType: "HTTP/2 5xx Error Rate", value: 6.8, unit: "%", status: "critical" },
-  { metricType: "Registered UEs", value: 125000, unit: "UEs", status: "ok" },
+  { metricType: "Ingress Latency", value: 20, unit: "ms", status: "Normal" },
+  { metricType: "Egress Packet Loss", value: 0.02, unit: "%", status: "Normal" },
+  { metricType: "Container CPU Utilization", value: 85, unit: "%", status: "Warning" },
+  { metricType: "Container Memory Utilization", value: 62.5, unit: "%", status: "Normal" },
+  { metricType: "User Plane Throughput", value: 9.6, unit: "Gbps", status: "Normal" },
+  { metricType: "Active PDU Sessions", value: 48213, unit: "sessions", status: "Normal" },
+  { metricType: "Pod Restart Count", value: 7, unit: "restarts", status: "Warning" },
+  { metricType: "Packet Jitter", value: 3.4, unit: "ms", status: "Normal" },
+  { metricType: "HTTP/2 5xx Error Rate", value: 6.8, unit: "%", status: "Critical" },
+  { metricType: "Security Inspection Rate", value: 3000, unit: "packets/sec", status: "Normal" },
 ];
 
 /** A metric family for generated rows: its plausible range and the levels that raise its status. */
@@ -120,9 +120,9 @@ function generated(n: number): Sample {
 
 function statusOf(f: Family, value: number): CnfStatus {
   const worse = (a: number, b: number) => f.lowIsBad ? a <= b : a >= b;
-  if (worse(value, f.critAt)) return "critical";
-  if (worse(value, f.warnAt)) return "warning";
-  return "ok";
+  if (worse(value, f.critAt)) return "Critical";
+  if (worse(value, f.warnAt)) return "Warning";
+  return "Normal";
 }
 
 /** Maps a row number to [0, 1) by multiplicative hashing, spreading neighbouring rows across the range. */

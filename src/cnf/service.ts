@@ -1,14 +1,15 @@
 /**
  * The gRPC service `cnfmetricspb.CnfMetricsService`: reads go through the cache, writes go to the
- * repository and then drop the cached entry, and every failure becomes a gRPC status naming the cause.
+ * repository and then drop the cached entry on every node, lists page through the repository, and every
+ * failure becomes a gRPC status naming the cause.
  * @module
  */
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { CnfValidationError, fromJson, validateCnfId } from "./cnf_metric.ts";
-import { CnfExistsError } from "./cnf_exists_error.ts";
 import { type CnfMetricMessage, fromMessage, toMessage } from "./cnf_metric_message.ts";
+import { decodePageToken, encodePageToken, pageSize } from "./page_token.ts";
 import type { CnfRepository } from "./repository.ts";
 
 /** What the handlers need from the node. */
@@ -17,7 +18,10 @@ export interface CnfMetricsDeps {
   repo: CnfRepository;
   /** Reads a CNF's cached JSON value (group `metrics`), loading it on a miss; `null` if it has none. */
   get: (cnfId: string) => Promise<Uint8Array | null>;
-  /** Drops a CNF's cached value everywhere after a write, so the next read loads the new row. */
+  /**
+   * Drops a CNF's cached value after a write from every node's main and hot cache, so no node serves
+   * the old value once a write has answered OK.
+   */
   invalidate: (cnfId: string) => Promise<void>;
 }
 
@@ -37,20 +41,47 @@ export interface CnfMetricWriteRequest {
 export interface CnfMetricResponse {
   /** The metric read or written; `null` for Delete. */
   metric: CnfMetricMessage | null;
-  /** Always 0 (success): failures travel as gRPC status codes instead. */
+  /** Always {@linkcode CODE_OK}: failures travel as gRPC status codes, without a response message. */
   code: number;
 }
+
+/** `ListCnfMetricsRequest`. */
+export interface ListCnfMetricsRequest {
+  /** Rows per page: 0 for the default (100), at most 1000 (larger is lowered). */
+  page_size: number;
+  /** `""` for the first page, else the previous response's `next_page_token`. */
+  page_token: string;
+}
+
+/** `ListCnfMetricsResponse`. */
+export interface ListCnfMetricsResponse {
+  /** This page, in `cnf_id` byte order. */
+  metrics: CnfMetricMessage[];
+  /** Pass as `page_token` for the next page; `""` after the last page. */
+  next_page_token: string;
+  /** Always {@linkcode CODE_OK}, as in {@linkcode CnfMetricResponse}. */
+  code: number;
+}
+
+/**
+ * The `code` of every response that arrives: 200, as in the original service. Its other values (400 bad
+ * input, 404 not found, 500 server error) are now gRPC statuses (INVALID_ARGUMENT, NOT_FOUND,
+ * UNAVAILABLE or INTERNAL), which carry no response message.
+ */
+export const CODE_OK = 200;
 
 /** The handlers of `CnfMetricsService`, ready for `grpc.Server.addService`. */
 export interface CnfMetricsHandlers extends grpc.UntypedServiceImplementation {
   /** Reads through the cache: NOT_FOUND, INVALID_ARGUMENT or UNAVAILABLE on failure. */
   ShowCnfMetric: grpc.handleUnaryCall<CnfMetricRequest, CnfMetricResponse>;
-  /** Inserts, then invalidates: ALREADY_EXISTS, INVALID_ARGUMENT or UNAVAILABLE on failure. */
+  /** Inserts or replaces, then invalidates everywhere: INVALID_ARGUMENT or UNAVAILABLE on failure. */
   CreateCnfMetric: grpc.handleUnaryCall<CnfMetricWriteRequest, CnfMetricResponse>;
   /** Replaces, then invalidates: NOT_FOUND, INVALID_ARGUMENT, UNIMPLEMENTED or UNAVAILABLE on failure. */
   UpdateCnfMetric: grpc.handleUnaryCall<CnfMetricWriteRequest, CnfMetricResponse>;
   /** Removes, then invalidates: NOT_FOUND, INVALID_ARGUMENT, UNIMPLEMENTED or UNAVAILABLE on failure. */
   DeleteCnfMetric: grpc.handleUnaryCall<CnfMetricRequest, CnfMetricResponse>;
+  /** Pages through the repository (not the cache): INVALID_ARGUMENT or UNAVAILABLE on failure. */
+  ListCnfMetrics: grpc.handleUnaryCall<ListCnfMetricsRequest, ListCnfMetricsResponse>;
 }
 
 /** A failure that already knows its gRPC status. */
@@ -89,14 +120,14 @@ export function cnfMetricsHandlers(deps: CnfMetricsDeps): CnfMetricsHandlers {
     if (metric.cnfId !== id) {
       throw new RpcError(grpc.status.INTERNAL, `cached value for ${id} belongs to ${metric.cnfId}`);
     }
-    return { metric: toMessage(metric), code: 0 };
+    return { metric: toMessage(metric), code: CODE_OK };
   }
 
   async function create({ metric }: CnfMetricWriteRequest): Promise<CnfMetricResponse> {
     const m = fromMessage(metric);
-    await repo.create(m);
+    await repo.upsert(m);
     await invalidateAfterWrite(m.cnfId);
-    return { metric: toMessage(m), code: 0 };
+    return { metric: toMessage(m), code: CODE_OK };
   }
 
   async function update({ metric }: CnfMetricWriteRequest): Promise<CnfMetricResponse> {
@@ -106,7 +137,7 @@ export function cnfMetricsHandlers(deps: CnfMetricsDeps): CnfMetricsHandlers {
       throw new RpcError(grpc.status.NOT_FOUND, `cnf_id: no metric for "${m.cnfId}" to update`);
     }
     await invalidateAfterWrite(m.cnfId);
-    return { metric: toMessage(m), code: 0 };
+    return { metric: toMessage(m), code: CODE_OK };
   }
 
   async function remove({ cnf_id }: CnfMetricRequest): Promise<CnfMetricResponse> {
@@ -116,7 +147,17 @@ export function cnfMetricsHandlers(deps: CnfMetricsDeps): CnfMetricsHandlers {
       throw new RpcError(grpc.status.NOT_FOUND, `cnf_id: no metric for "${id}" to delete`);
     }
     await invalidateAfterWrite(id);
-    return { metric: null, code: 0 };
+    return { metric: null, code: CODE_OK };
+  }
+
+  async function list(req: ListCnfMetricsRequest): Promise<ListCnfMetricsResponse> {
+    const size = pageSize(req.page_size);
+    const after = decodePageToken(req.page_token);
+    // One row more than asked shows whether another page follows, so the last page ends with "".
+    const rows = await repo.list(after, size + 1);
+    const page = rows.slice(0, size);
+    const next = rows.length > size ? encodePageToken(page[page.length - 1].cnfId) : "";
+    return { metrics: page.map(toMessage), next_page_token: next, code: CODE_OK };
   }
 
   // The row is already committed here; a client told UNAVAILABLE knows the write landed but reads may
@@ -138,6 +179,7 @@ export function cnfMetricsHandlers(deps: CnfMetricsDeps): CnfMetricsHandlers {
     CreateCnfMetric: unary(create),
     UpdateCnfMetric: unary(update),
     DeleteCnfMetric: unary(remove),
+    ListCnfMetrics: unary(list),
   };
 }
 
@@ -157,7 +199,6 @@ function unary<Req, Res>(run: (req: Req) => Promise<Res>): grpc.handleUnaryCall<
 function asStatus(err: unknown, context: string): RpcError {
   if (err instanceof RpcError) return err;
   if (err instanceof CnfValidationError) return new RpcError(grpc.status.INVALID_ARGUMENT, err.message);
-  if (err instanceof CnfExistsError) return new RpcError(grpc.status.ALREADY_EXISTS, err.message);
   return new RpcError(grpc.status.UNAVAILABLE, `${context}: ${(err as Error)?.message ?? err}`);
 }
 

@@ -7,8 +7,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { type CnfMetric, validateCnfId, validateCnfMetric } from "./cnf_metric.ts";
-import { CnfExistsError } from "./cnf_exists_error.ts";
-import { type CnfRow, COLUMNS, fromRow, toParams } from "./_row.ts";
+import { checkLimit, type CnfRow, COLUMNS, fromRow, toParams } from "./_row.ts";
 import type { CnfRepository } from "./repository.ts";
 import { seedMetrics } from "./seed.ts";
 
@@ -30,6 +29,8 @@ export class SqliteCnfRepository implements CnfRepository {
   readonly #db: DatabaseSync;
   readonly #select: StatementSync;
   readonly #insert: StatementSync;
+  readonly #upsert: StatementSync;
+  readonly #list: StatementSync;
   readonly #update: StatementSync;
   readonly #delete: StatementSync;
   readonly #count: StatementSync;
@@ -38,11 +39,16 @@ export class SqliteCnfRepository implements CnfRepository {
   private constructor(db: DatabaseSync) {
     this.#db = db;
     this.#select = db.prepare(`SELECT ${COLUMN_LIST} FROM cnf_metric WHERE cnf_id = ?`);
-    // ON CONFLICT DO NOTHING turns a duplicate into "0 changes" instead of an error we would have to
-    // recognise by its message text.
+    // Seeding must not overwrite rows another process wrote first.
     this.#insert = db.prepare(
       `INSERT INTO cnf_metric (${COLUMN_LIST}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (cnf_id) DO NOTHING`,
     );
+    this.#upsert = db.prepare(
+      `INSERT INTO cnf_metric (${COLUMN_LIST}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (cnf_id) DO UPDATE SET ` +
+        COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(", "),
+    );
+    // TEXT compares as bytes (BINARY collation), the order MySQL's ascii_bin cnf_id column gives.
+    this.#list = db.prepare(`SELECT ${COLUMN_LIST} FROM cnf_metric WHERE cnf_id > ? ORDER BY cnf_id LIMIT ?`);
     this.#update = db.prepare(
       "UPDATE cnf_metric SET timestamp = ?, metric_type = ?, value = ?, unit = ?, status = ? WHERE cnf_id = ?",
     );
@@ -108,12 +114,19 @@ export class SqliteCnfRepository implements CnfRepository {
     });
   }
 
-  /** Inserts a metric; throws {@linkcode CnfExistsError} if the CNF already has one. */
-  create(metric: CnfMetric): Promise<void> {
+  /** Inserts a metric or replaces the CNF's current one, in one statement. */
+  upsert(metric: CnfMetric): Promise<void> {
     return Promise.try(() => {
-      const m = validateCnfMetric(metric);
-      const { changes } = this.#insert.run(...params(m));
-      if (Number(changes) === 0) throw new CnfExistsError(m.cnfId);
+      this.#upsert.run(...params(validateCnfMetric(metric)));
+    });
+  }
+
+  /** Up to `limit` metrics after `after`, in `cnf_id` byte order. */
+  list(after: string, limit: number): Promise<CnfMetric[]> {
+    return Promise.try(() => {
+      if (after !== "") validateCnfId(after);
+      checkLimit(limit);
+      return (this.#list.all(after, limit) as unknown as CnfRow[]).map(metricOf);
     });
   }
 

@@ -12,7 +12,7 @@ export function sampleMetric(overrides: Partial<CnfMetric> = {}): CnfMetric {
     metricType: "Egress Latency",
     value: 12.5,
     unit: "ms",
-    status: "ok",
+    status: "Normal",
     ...overrides,
   };
 }

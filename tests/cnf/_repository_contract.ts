@@ -4,7 +4,6 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { CnfExistsError } from "../../src/cnf/cnf_exists_error.ts";
 import { CnfValidationError } from "../../src/cnf/cnf_metric.ts";
 import type { CnfRepository } from "../../src/cnf/repository.ts";
 import { seedMetrics } from "../../src/cnf/seed.ts";
@@ -32,32 +31,77 @@ export async function repositoryContract(t: Deno.TestContext, repo: CnfRepositor
     assert.equal(repo.reads, before + 2);
   });
 
-  await t.step("create stores a metric that get returns exactly", async () => {
-    const m = sampleMetric({ metricType: "Débit 📈", value: 0.1 + 0.2, unit: "µs", status: "critical" });
-    await repo.create(m);
+  await t.step("upsert stores a new metric that get returns exactly", async () => {
+    const m = sampleMetric({ metricType: "Débit 📈", value: 0.1 + 0.2, unit: "µs", status: "Critical" });
+    await repo.upsert(m);
     assert.deepEqual(await repo.get(m.cnfId), m);
     assert.equal(await repo.count(), 101);
     const tiny = sampleMetric({ cnfId: "CNF-901", value: -1e-300, timestamp: new Date(0), unit: "" });
-    await repo.create(tiny);
+    await repo.upsert(tiny);
     assert.deepEqual(await repo.get("CNF-901"), tiny);
   });
 
-  await t.step("create of an existing id rejects with CnfExistsError and changes nothing", async () => {
-    await assert.rejects(repo.create(sampleMetric({ value: 99 })), (err: unknown) => {
-      assert.ok(err instanceof CnfExistsError);
-      assert.equal(err.cnfId, "CNF-900");
-      assert.match(err.message, /^cnf_id: .*already exists/);
-      return true;
+  await t.step("upsert of an existing id replaces every column and adds no row", async () => {
+    const replaced = sampleMetric({
+      metricType: "Ingress Latency",
+      value: 99,
+      unit: "s",
+      status: "Warning",
+      timestamp: new Date("2025-07-01T00:00:00.001Z"),
     });
-    assert.equal((await repo.get("CNF-900"))?.value, 0.1 + 0.2);
+    await repo.upsert(replaced);
+    assert.deepEqual(await repo.get("CNF-900"), replaced);
+    await repo.upsert(replaced);
+    assert.equal(await repo.count(), 102, "an identical upsert is not an error and adds nothing");
+    const original = sampleMetric({
+      metricType: "Débit 📈",
+      value: 0.1 + 0.2,
+      unit: "µs",
+      status: "Critical",
+    });
+    await repo.upsert(original);
+    assert.deepEqual(await repo.get("CNF-900"), original);
   });
 
-  await t.step("create rejects an invalid metric before it is written", async () => {
+  await t.step("concurrent upserts of one id leave exactly one of the written rows", async () => {
+    const writes = Array.from({ length: 20 }, (_, i) => sampleMetric({ cnfId: "CNF-904", value: i }));
+    await Promise.all(writes.map((m) => repo.upsert(m)));
+    const stored = await repo.get("CNF-904");
+    assert.ok(writes.some((m) => m.value === stored?.value));
+    assert.equal(await repo.delete!("CNF-904"), true);
+  });
+
+  await t.step("upsert rejects an invalid metric before it is written", async () => {
     const bad = { ...sampleMetric({ cnfId: "CNF-902" }), status: "fine" } as unknown as ReturnType<
       typeof sampleMetric
     >;
-    await assert.rejects(repo.create(bad), { name: "CnfValidationError", field: "status" });
+    await assert.rejects(repo.upsert(bad), { name: "CnfValidationError", field: "status" });
+    await assert.rejects(repo.upsert(sampleMetric({ cnfId: "CNF-902", value: NaN })), { field: "value" });
     assert.equal(await repo.get("CNF-902"), null);
+  });
+
+  await t.step("list pages through every row in cnf_id order without gaps or repeats", async () => {
+    const seen: string[] = [];
+    let after = "";
+    for (let page = 0; page < 20; page++) {
+      const rows = await repo.list(after, 7);
+      assert.ok(rows.length <= 7);
+      seen.push(...rows.map((m) => m.cnfId));
+      if (rows.length < 7) break;
+      after = rows[rows.length - 1].cnfId;
+    }
+    assert.equal(seen.length, 102);
+    assert.deepEqual(seen, [...seen].sort());
+    assert.equal(new Set(seen).size, seen.length);
+    assert.deepEqual((await repo.list("", 1))[0], seedMetrics()[0]);
+    assert.deepEqual(await repo.list("CNF-901", 5), [], "nothing sorts after the last id");
+    assert.deepEqual(
+      (await repo.list("CNF-0995", 1)).map((m) => m.cnfId),
+      ["CNF-100"],
+      "after need not exist",
+    );
+    await assert.rejects(repo.list("x' OR 1=1 --", 5), { field: "cnf_id" });
+    await assert.rejects(repo.list("", 0), RangeError);
   });
 
   await t.step("injection-shaped ids are rejected before the store and leave it intact", async () => {
@@ -65,7 +109,7 @@ export async function repositoryContract(t: Deno.TestContext, repo: CnfRepositor
     for (const id of HOSTILE_IDS) {
       await assert.rejects(repo.get(id), { name: "CnfValidationError", field: "cnf_id" });
       await assert.rejects(repo.delete!(id), { name: "CnfValidationError", field: "cnf_id" });
-      await assert.rejects(repo.create(sampleMetric({ cnfId: id })), { field: "cnf_id" });
+      await assert.rejects(repo.upsert(sampleMetric({ cnfId: id })), { field: "cnf_id" });
     }
     assert.equal(repo.reads, before, "no hostile id reached a query");
     assert.equal(await repo.count(), 102);
@@ -74,7 +118,7 @@ export async function repositoryContract(t: Deno.TestContext, repo: CnfRepositor
   await t.step("update replaces an existing row and reports a missing one without inserting", async () => {
     const changed = sampleMetric({
       value: 7,
-      status: "warning",
+      status: "Warning",
       timestamp: new Date("2026-01-02T03:04:05.006Z"),
     });
     assert.equal(await repo.update!(changed), true);

@@ -9,7 +9,7 @@ Deno.test("toMessage splits the timestamp into seconds and nanos", () => {
     metric_type: "Egress Latency",
     value: 12.5,
     unit: "ms",
-    status: "ok",
+    status: "Normal",
   });
 });
 

@@ -58,8 +58,10 @@ Deno.test("validateCnfMetric names each bad field", async (t) => {
     ["value", { value: "20" }],
     ["unit", { unit: "x".repeat(33) }],
     ["unit", { unit: undefined }],
-    ["status", { status: "OK" }],
     ["status", { status: "unknown" }],
+    ["status", { status: "" }],
+    ["status", { status: " Normal" }],
+    ["status", { status: 1 }],
   ];
   for (const [field, override] of cases) {
     await t.step(`${field} ${Deno.inspect(Object.values(override)[0]).slice(0, 30)}`, () => {
@@ -77,15 +79,29 @@ Deno.test("validateCnfMetric counts code points, as VARCHAR does", () => {
 });
 
 Deno.test("CNF_STATUSES lists the accepted statuses mildest first", () => {
-  assert.deepEqual(CNF_STATUSES, ["ok", "warning", "critical"]);
+  assert.deepEqual(CNF_STATUSES, ["Normal", "Warning", "Critical"]);
   for (const status of CNF_STATUSES) validateCnfMetric(sampleMetric({ status }));
+});
+
+Deno.test("validateCnfMetric accepts a status in any letter case and stores the canonical spelling", () => {
+  const cases: [string, string][] = [
+    ["normal", "Normal"],
+    ["WARNING", "Warning"],
+    ["cRiTiCaL", "Critical"],
+    ["Normal", "Normal"],
+    ["ok", "Normal"],
+    ["OK", "Normal"],
+  ];
+  for (const [input, canonical] of cases) {
+    assert.equal(validateCnfMetric({ ...sampleMetric(), status: input }).status, canonical, input);
+  }
 });
 
 Deno.test("toJson writes the cache contract: wire names in order and an RFC 3339 timestamp", () => {
   assert.equal(
     toJson(sampleMetric()),
     '{"cnf_id":"CNF-900","timestamp":"2025-06-01T12:34:56.789Z","metric_type":"Egress Latency",' +
-      '"value":12.5,"unit":"ms","status":"ok"}',
+      '"value":12.5,"unit":"ms","status":"Normal"}',
   );
 });
 

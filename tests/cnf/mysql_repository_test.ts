@@ -50,18 +50,54 @@ Deno.test("MysqlCnfRepository on a real MariaDB meets the repository contract", 
         password: "distcache",
         database: "distcache",
         connectionLimit: 2,
-        connectTimeoutMs: 1000,
+        timeoutMs: 1000,
       });
       assert.deepEqual(
         await repo.get("CNF-900"),
         sampleMetric({
           value: 7,
-          status: "warning",
+          status: "Warning",
           timestamp: new Date("2026-01-02T03:04:05.006Z"),
         }),
       );
       await repo.close();
     });
+
+    await t.step(
+      "a missing database is created, then migrated and seeded; opening again is a no-op",
+      async () => {
+        const url = db.url.replace(/\/distcache$/, "/distcache_fresh");
+        const first = await openRepository(url);
+        assert.equal(await first.count(), 100);
+        const again = await openRepository(url);
+        assert.equal(await again.count(), 100);
+        await Promise.all([first.close(), again.close()]);
+        const tables = await db.rootQuery(
+          "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'distcache_fresh'",
+        );
+        assert.deepEqual(tables.map((r) => r.t), ["cnf_metric"]);
+      },
+    );
+
+    await t.step(
+      "a frozen server fails an operation within the timeout, and it works once thawed",
+      async () => {
+        const repo = await openRepository(db.url, { timeoutMs: 300 });
+        try {
+          await repo.get("CNF-002");
+          db.pause(true);
+          const started = performance.now();
+          await assert.rejects(repo.get("CNF-003"), /did not finish within 300 ms/);
+          const took = performance.now() - started;
+          assert.ok(took >= 290 && took < 1000, `failed after ${took} ms`);
+          db.pause(false);
+          assert.equal((await repo.get("CNF-003"))?.cnfId, "CNF-003");
+        } finally {
+          db.pause(false);
+          await repo.close();
+        }
+      },
+    );
   } finally {
     await db.stop();
   }

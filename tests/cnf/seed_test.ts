@@ -20,12 +20,12 @@ Deno.test("seedMetrics is identical on every call (no clock, no randomness)", ()
   assert.equal(
     a[41],
     '{"cnf_id":"CNF-042","timestamp":"2025-01-01T00:42:00.000Z","metric_type":"Container CPU Utilization",' +
-      '"value":90.4,"unit":"%","status":"warning"}',
+      '"value":90.4,"unit":"%","status":"Warning"}',
   );
   assert.equal(
     a[99],
     '{"cnf_id":"CNF-100","timestamp":"2025-01-01T01:40:00.000Z","metric_type":"User Plane Throughput",' +
-      '"value":33.71,"unit":"Gbps","status":"ok"}',
+      '"value":33.71,"unit":"Gbps","status":"Normal"}',
   );
 });
 
@@ -42,11 +42,16 @@ Deno.test("seedMetrics starts with the named CNFs", () => {
   const [latency, , cpu] = seedMetrics();
   assert.deepEqual(
     { type: latency.metricType, value: latency.value, unit: latency.unit, status: latency.status },
-    { type: "Ingress Latency", value: 20, unit: "ms", status: "ok" },
+    { type: "Ingress Latency", value: 20, unit: "ms", status: "Normal" },
   );
   assert.deepEqual(
     { type: cpu.metricType, value: cpu.value, unit: cpu.unit, status: cpu.status },
-    { type: "Container CPU Utilization", value: 85, unit: "%", status: "warning" },
+    { type: "Container CPU Utilization", value: 85, unit: "%", status: "Warning" },
+  );
+  const security = seedMetrics()[9];
+  assert.deepEqual(
+    { type: security.metricType, value: security.value, unit: security.unit, status: security.status },
+    { type: "Security Inspection Rate", value: 3000, unit: "packets/sec", status: "Normal" },
   );
   const named = seedMetrics().slice(0, 10);
   assert.equal(new Set(named.map((m) => m.metricType)).size, 10, "ten distinct named metrics");
@@ -63,5 +68,5 @@ Deno.test("seedMetrics generates varied values within each family's range", () =
     assert.equal(new Set(rows.map((m) => m.unit)).size, 1, `${type} mixes units`);
   }
   const statuses = new Set(generated.map((m) => m.status));
-  assert.deepEqual([...statuses].sort(), ["critical", "ok", "warning"]);
+  assert.deepEqual([...statuses].sort(), ["Critical", "Normal", "Warning"]);
 });

@@ -81,7 +81,7 @@ function message(overrides: Partial<CnfMetricMessage> = {}): CnfMetricMessage {
     metric_type: "Egress Latency",
     value: 12.5,
     unit: "ms",
-    status: "ok",
+    status: "Normal",
     ...overrides,
   };
 }
@@ -102,9 +102,9 @@ Deno.test("ShowCnfMetric returns a seeded metric and reads the source once", asy
         metric_type: "Ingress Latency",
         value: 20,
         unit: "ms",
-        status: "ok",
+        status: "Normal",
       },
-      code: 0,
+      code: 200,
     });
     for (let i = 0; i < 5; i++) await call("ShowCnfMetric", { cnf_id: "CNF-001" });
     assert.equal(repo.reads, 1, "repeated reads are served by the cache");
@@ -175,23 +175,28 @@ Deno.test("CreateCnfMetric stores a metric that ShowCnfMetric then returns, desp
     const created = await call("CreateCnfMetric", { metric: message() });
     // Sub-millisecond precision is dropped, as documented: nanos 789654321 becomes 789000000.
     const stored = message({ timestamp: { seconds: "1748781296", nanos: 789_000_000 } });
-    assert.deepEqual(created, { metric: stored, code: 0 });
-    assert.deepEqual(await call("ShowCnfMetric", { cnf_id: "CNF-900" }), { metric: stored, code: 0 });
+    assert.deepEqual(created, { metric: stored, code: 200 });
+    assert.deepEqual(await call("ShowCnfMetric", { cnf_id: "CNF-900" }), { metric: stored, code: 200 });
     assert.equal(await repo.count(), 101);
   });
   await repo.close();
 });
 
-Deno.test("CreateCnfMetric answers ALREADY_EXISTS for a taken id", async () => {
+Deno.test("CreateCnfMetric replaces an existing metric (upsert) and invalidates the cached copy", async () => {
   const { repo, cache } = fixture();
   await withService(cache.deps(), async (call) => {
-    await rejectsWith(
-      call("CreateCnfMetric", { metric: message({ cnf_id: "CNF-001" }) }),
-      grpc.status.ALREADY_EXISTS,
-      /^cnf_id: .*CNF-001.*already exists/,
-    );
+    const old = await call("ShowCnfMetric", { cnf_id: "CNF-001" });
+    assert.equal((old.metric as CnfMetricMessage).value, 20);
+    const changed = message({ cnf_id: "CNF-001", value: 35, status: "warning" });
+    const stored = {
+      ...changed,
+      status: "Warning",
+      timestamp: { seconds: "1748781296", nanos: 789_000_000 },
+    };
+    assert.deepEqual(await call("CreateCnfMetric", { metric: changed }), { metric: stored, code: 200 });
+    assert.deepEqual(await call("ShowCnfMetric", { cnf_id: "CNF-001" }), { metric: stored, code: 200 });
   });
-  assert.equal((await repo.get("CNF-001"))?.value, 20);
+  assert.equal(await repo.count(), 100, "no row added");
   await repo.close();
 });
 
@@ -207,6 +212,12 @@ Deno.test("CreateCnfMetric answers INVALID_ARGUMENT naming the bad field", async
       ["value", { metric: message({ value: NaN }) }],
       ["unit", { metric: message({ unit: "u".repeat(33) }) }],
       ["status", { metric: message({ status: "fine" }) }],
+      ["status", { metric: message({ status: "" }) }],
+      ["value", { metric: message({ value: Infinity }) }],
+      ["value", { metric: message({ value: -Infinity }) }],
+      ["cnf_id", { metric: message({ cnf_id: "" }) }],
+      ["cnf_id", { metric: message({ cnf_id: "C".repeat(65) }) }],
+      ["cnf_id", { metric: message({ cnf_id: "CNF-1'; DROP TABLE cnf_metric; --" }) }],
     ];
     for (const [field, request] of cases) {
       await t.step(field, async () => {
@@ -251,11 +262,11 @@ Deno.test("UpdateCnfMetric replaces a metric that ShowCnfMetric then returns", a
     const changed = message({
       cnf_id: "CNF-003",
       value: 97.5,
-      status: "critical",
+      status: "Critical",
       timestamp: { seconds: "1750000000", nanos: 0 },
     });
-    assert.deepEqual(await call("UpdateCnfMetric", { metric: changed }), { metric: changed, code: 0 });
-    assert.deepEqual(await call("ShowCnfMetric", { cnf_id: "CNF-003" }), { metric: changed, code: 0 });
+    assert.deepEqual(await call("UpdateCnfMetric", { metric: changed }), { metric: changed, code: 200 });
+    assert.deepEqual(await call("ShowCnfMetric", { cnf_id: "CNF-003" }), { metric: changed, code: 200 });
     await rejectsWith(call("UpdateCnfMetric", { metric: message() }), grpc.status.NOT_FOUND, /CNF-900/);
     await rejectsWith(
       call("UpdateCnfMetric", { metric: message({ unit: "\n" }) }),
@@ -270,7 +281,7 @@ Deno.test("DeleteCnfMetric removes a metric so ShowCnfMetric answers NOT_FOUND",
   const { repo, cache } = fixture();
   await withService(cache.deps(), async (call) => {
     await call("ShowCnfMetric", { cnf_id: "CNF-004" });
-    assert.deepEqual(await call("DeleteCnfMetric", { cnf_id: "CNF-004" }), { metric: null, code: 0 });
+    assert.deepEqual(await call("DeleteCnfMetric", { cnf_id: "CNF-004" }), { metric: null, code: 200 });
     await rejectsWith(call("ShowCnfMetric", { cnf_id: "CNF-004" }), grpc.status.NOT_FOUND, /CNF-004/);
     await rejectsWith(call("DeleteCnfMetric", { cnf_id: "CNF-004" }), grpc.status.NOT_FOUND, /CNF-004/);
     await rejectsWith(call("DeleteCnfMetric", { cnf_id: "*" }), grpc.status.INVALID_ARGUMENT, /^cnf_id: /);
@@ -282,7 +293,8 @@ Deno.test("Update and Delete answer UNIMPLEMENTED over a repository without them
   const { repo, cache } = fixture();
   const readOnly: CnfRepository = {
     get: (id) => repo.get(id),
-    create: (m) => repo.create(m),
+    upsert: (m) => repo.upsert(m),
+    list: (after, limit) => repo.list(after, limit),
     count: () => repo.count(),
     get reads() {
       return repo.reads;
@@ -314,6 +326,68 @@ Deno.test("loadCnfMetricsProto loads the service once, with the contract's metho
       "/cnfmetricspb.CnfMetricsService/CreateCnfMetric",
       "/cnfmetricspb.CnfMetricsService/UpdateCnfMetric",
       "/cnfmetricspb.CnfMetricsService/DeleteCnfMetric",
+      "/cnfmetricspb.CnfMetricsService/ListCnfMetrics",
     ],
   );
+});
+
+Deno.test("ListCnfMetrics pages through every metric in cnf_id order with opaque tokens", async () => {
+  const { repo, cache } = fixture();
+  await withService(cache.deps(), async (call) => {
+    const first = await call("ListCnfMetrics", {});
+    const firstMetrics = first.metrics as CnfMetricMessage[];
+    assert.equal(firstMetrics.length, 100, "page_size 0 means 100");
+    assert.equal(first.code, 200);
+    assert.equal(firstMetrics[0].cnf_id, "CNF-001");
+    assert.equal(firstMetrics[2].status, "Warning");
+    assert.equal(first.next_page_token, "", "the seed fits one default page: no next page");
+
+    const ids: string[] = [];
+    let token = "";
+    let pages = 0;
+    do {
+      const page = await call("ListCnfMetrics", { page_size: 30, page_token: token });
+      ids.push(...(page.metrics as CnfMetricMessage[]).map((m) => m.cnf_id));
+      token = page.next_page_token as string;
+      pages++;
+    } while (token !== "" && pages < 10);
+    assert.equal(pages, 4);
+    assert.deepEqual(ids, firstMetrics.map((m) => m.cnf_id));
+
+    const exact = await call("ListCnfMetrics", { page_size: 50 });
+    const second = await call("ListCnfMetrics", { page_size: 50, page_token: exact.next_page_token });
+    assert.equal((second.metrics as unknown[]).length, 50);
+    assert.equal(second.next_page_token, "", "a full last page says there is no next one");
+
+    const big = await call("ListCnfMetrics", { page_size: 5000 });
+    assert.equal((big.metrics as unknown[]).length, 100, "page_size above 1000 is lowered, not refused");
+  });
+  await repo.close();
+});
+
+Deno.test("ListCnfMetrics answers INVALID_ARGUMENT for a negative size or a token it did not make", async () => {
+  const { repo, cache } = fixture();
+  await withService(cache.deps(), async (call) => {
+    await rejectsWith(
+      call("ListCnfMetrics", { page_size: -1 }),
+      grpc.status.INVALID_ARGUMENT,
+      /^page_size: /,
+    );
+    for (const page_token of ["not base64!", btoa("x' OR 1=1"), "%%%", "A".repeat(200)]) {
+      await rejectsWith(
+        call("ListCnfMetrics", { page_token }),
+        grpc.status.INVALID_ARGUMENT,
+        /^page_token: expected a next_page_token/,
+      );
+    }
+  });
+  await repo.close();
+});
+
+Deno.test("ListCnfMetrics answers UNAVAILABLE when the database fails", async () => {
+  const { repo, cache } = fixture();
+  await repo.close();
+  await withService(cache.deps(), async (call) => {
+    await rejectsWith(call("ListCnfMetrics", {}), grpc.status.UNAVAILABLE, /unavailable/);
+  });
 });

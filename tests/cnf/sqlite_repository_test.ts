@@ -29,7 +29,7 @@ Deno.test("SqliteCnfRepository on a file meets the repository contract", async (
 Deno.test("in-memory SQLite stores are private to each open", async () => {
   const a = await openRepository("sqlite::memory:");
   const b = await openRepository("sqlite::memory:");
-  await a.create(sampleMetric());
+  await a.upsert(sampleMetric());
   assert.equal(await b.get("CNF-900"), null);
   await a.close();
   await b.close();
@@ -40,7 +40,7 @@ Deno.test("SqliteCnfRepository makes missing parent directories and keeps data a
   const path = join(dir, "nested", "deeper", "cnf.db");
   try {
     const first = await openRepository(`sqlite:${path}`);
-    await first.create(sampleMetric());
+    await first.upsert(sampleMetric());
     assert.equal(await first.delete!("CNF-001"), true);
     await first.close();
 
