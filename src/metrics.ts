@@ -25,6 +25,7 @@ const GROUP_COUNTERS = {
   localLoads: "Loads from this node's source.",
   localLoadErrors: "Loads where this node's source failed.",
   loadsDeduped: "Gets that joined a load already in flight.",
+  localFallbacks: "Loads from this node's source of keys another node owns, after the owner failed.",
   negativeHits: "Gets answered by a remembered not-found.",
 } as const;
 
@@ -44,6 +45,12 @@ export class NodeMetrics {
     ["protocol", "op", "code"],
     BUCKETS,
   );
+  readonly #loads = new Histogram(
+    "distcache_load_duration_seconds",
+    "Loads on a miss, by group and source: the getter (source) or the key's owner (peer).",
+    ["group", "source"],
+    BUCKETS,
+  );
   readonly #peerCalls = new Histogram(
     "distcache_peer_request_duration_seconds",
     "Calls to peers, by peer, operation and result.",
@@ -51,12 +58,22 @@ export class NodeMetrics {
     BUCKETS,
   );
 
+  /** Members on this node's ring, itself included, read at scrape time; set once the ring exists. */
+  ringMembers: () => number = () => 0;
+
   /**
    * @param groups The node's groups, read at scrape time.
    * @param sourceReads How many reads the data source has served, read at scrape time.
+   * @param options `etcdConnected`: whether the etcd session is up, for nodes that use etcd (see
+   * {@linkcode watchEtcd}).
    */
-  constructor(groups: () => Iterable<Group>, sourceReads: () => number = () => 0) {
+  constructor(
+    groups: () => Iterable<Group>,
+    sourceReads: () => number = () => 0,
+    options: { etcdConnected?: () => boolean } = {},
+  ) {
     const registers = [this.registry];
+    const ring = () => this.ringMembers();
     client.collectDefaultMetrics({ register: this.registry, prefix: "distcache_" });
     // These gauges break the text format's naming rules (a gauge named *_total), which promtool rejects.
     for (const name of ["active_handles_total", "active_requests_total", "active_resources_total"]) {
@@ -94,18 +111,31 @@ export class NodeMetrics {
     }
     new client.Counter({
       name: "distcache_cache_evictions_total",
-      help: "Entries removed to make room.",
-      labelNames: ["group", "cache"],
+      help:
+        "Entries removed from a cache, by reason: evicted (for room), expired, deleted (key written or deleted).",
+      labelNames: ["group", "cache", "reason"],
       registers,
       collect() {
         this.reset();
         for (const g of groups()) {
-          for (const c of ["main", "hot"] as const) {
-            this.inc({ group: g.name, cache: c }, g.cacheStats(c).evictions);
+          for (const cache of ["main", "hot"] as const) {
+            const { evictions, expirations } = g.cacheStats(cache);
+            this.inc({ group: g.name, cache, reason: "evicted" }, evictions);
+            this.inc({ group: g.name, cache, reason: "expired" }, expirations);
+            this.inc({ group: g.name, cache, reason: "deleted" }, g.cacheDeletions(cache));
           }
         }
       },
     });
+    new client.Gauge({
+      name: "distcache_ring_members",
+      help: "Members on this node's consistent-hash ring, itself included.",
+      registers,
+      collect() {
+        this.set(ring());
+      },
+    });
+    if (options.etcdConnected) this.watchEtcd(options.etcdConnected);
     new client.Counter({
       name: "distcache_source_reads_total",
       help: "Reads this node made from its data source (the database).",
@@ -115,6 +145,35 @@ export class NodeMetrics {
         this.inc(sourceReads());
       },
     });
+  }
+
+  /**
+   * Exports `distcache_etcd_connected` (1 while the etcd session is up, else 0), read at scrape time.
+   * Only nodes that use etcd call it, so a node with static peers has no such gauge.
+   *
+   * @param connected Whether the session is up now.
+   */
+  watchEtcd(connected: () => boolean): void {
+    new client.Gauge({
+      name: "distcache_etcd_connected",
+      help: "1 while this node's etcd session is up, else 0.",
+      registers: [this.registry],
+      collect() {
+        this.set(connected() ? 1 : 0);
+      },
+    });
+  }
+
+  /**
+   * The observer of one group's loads from one source, for `timedGetter` and `timedPicker`.
+   *
+   * @param group The group's name.
+   * @param source "source" for getter calls, "peer" for fetches from the key's owner.
+   * @returns Records one load's duration in seconds.
+   */
+  loadObserver(group: string, source: "source" | "peer"): (seconds: number) => void {
+    const series = this.#loads.series([group, source]);
+    return (seconds) => series.observe(seconds);
   }
 
   /** Tallies by protocol, operation and code, so a request finds its own without allocating. */
@@ -162,7 +221,7 @@ export class NodeMetrics {
   /** The metrics in the Prometheus text format. */
   async text(): Promise<string> {
     return (await this.registry.metrics()) + this.#requestCounts() + this.#requests.text() +
-      this.#peerCalls.text();
+      this.#loads.text() + this.#peerCalls.text();
   }
 
   /** The content type of {@linkcode text}. */

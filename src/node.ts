@@ -15,6 +15,7 @@ import { log, setLogLevel, setLogNode } from "./log.ts";
 import { NodeMetrics } from "./metrics.ts";
 import { FailureLog } from "./peers/failure_log.ts";
 import { RingPicker } from "./peers/ring_picker.ts";
+import { timedGetter, timedPicker } from "./timed_loads.ts";
 import { groupCacheHandlers, groupCacheService } from "./server/grpc.ts";
 import { HealthService } from "./server/health.ts";
 import { httpHandler } from "./server/http.ts";
@@ -78,12 +79,16 @@ export async function startNode(config: Config): Promise<RunningNode> {
   // Groups exist before either server listens, so no request can find its group missing. They route to
   // peers once the ring is built, which needs this node's own HTTP address.
   const groups = new Map<string, Group>();
+  const metrics = new NodeMetrics(() => groups.values(), () => repository.reads);
   for (const g of config.groups) {
     groups.set(
       g.name,
       new Group({
         name: g.name,
-        getter: g.name === METRICS_GROUP ? cnfGetter(repository) : () => Promise.resolve(null),
+        getter: timedGetter(
+          g.name === METRICS_GROUP ? cnfGetter(repository) : () => Promise.resolve(null),
+          metrics.loadObserver(g.name, "source"),
+        ),
         cacheBytes: g.cacheBytes,
         hotCacheFraction: g.hotCacheFraction,
         ttlMs: g.ttlMs,
@@ -92,7 +97,6 @@ export async function startNode(config: Config): Promise<RunningNode> {
       }),
     );
   }
-  const metrics = new NodeMetrics(() => groups.values(), () => repository.reads);
   let ready = false;
   const handlerDeps = {
     groups,
@@ -157,7 +161,10 @@ export async function startNode(config: Config): Promise<RunningNode> {
     failures: new FailureLog(),
   }, config.peers.vnodes);
   picker.setPeers(config.peers.static);
-  for (const group of groups.values()) group.setPeers(picker);
+  metrics.ringMembers = () => picker.members().length;
+  for (const group of groups.values()) {
+    group.setPeers(timedPicker(picker, metrics.loadObserver(group.name, "peer")));
+  }
   ready = true;
   log("info", "node started", {
     http: httpUrl,

@@ -73,6 +73,8 @@ export interface GroupStats {
   localLoads: number;
   /** Getter calls that failed. */
   localLoadErrors: number;
+  /** Successful getter calls for keys another node owns, made because the owner failed. */
+  localFallbacks: number;
   /** Peers that failed to delete a key when a delete was broadcast. */
   peerDeleteErrors: number;
 }
@@ -134,8 +136,11 @@ export class Group {
     peerErrors: 0,
     localLoads: 0,
     localLoadErrors: 0,
+    localFallbacks: 0,
     peerDeleteErrors: 0,
   };
+  /** Entries each cache dropped because their key was written or deleted. */
+  readonly #deletions = { main: 0, hot: 0 };
 
   /**
    * Makes a group with empty caches.
@@ -390,6 +395,26 @@ export class Group {
     return cache?.stats() ?? { bytes: 0, items: 0, gets: 0, hits: 0, evictions: 0, expirations: 0 };
   }
 
+  /**
+   * Returns how many entries of the main or hot cache were removed because their key was set or
+   * deleted (the cache's "deleted" eviction reason; its own counters hold "evicted" and "expired").
+   *
+   * @param which "main" or "hot".
+   * @returns The count since the group was made.
+   * @example
+   * ```ts
+   * import { Group } from "./group.ts";
+   *
+   * const group = new Group({ name: "g", cacheBytes: 4096, getter: async (k) => k });
+   * await group.get("k");
+   * await group.delete("k");
+   * group.cacheDeletions("main"); // 1
+   * ```
+   */
+  cacheDeletions(which: "main" | "hot"): number {
+    return this.#deletions[which];
+  }
+
   /** Looks in the main cache, then the hot cache, counting the kind of hit. */
   #lookup(key: string): Entry | undefined {
     const main = this.#main.get(key);
@@ -455,6 +480,7 @@ export class Group {
         throw error;
       }
       this.#stats.localLoads++;
+      if (!owned) this.#stats.localFallbacks++;
       if (!ticket.stale) this.#keepLoaded(key, value, owned);
       return value;
     } finally {
@@ -499,8 +525,8 @@ export class Group {
 
   /** Drops this node's copies of `key` and detaches loads already running, which may predate a write. */
   #forgetCopies(key: string): void {
-    this.#main.delete(key);
-    this.#hot?.delete(key);
+    if (this.#main.delete(key)) this.#deletions.main++;
+    if (this.#hot?.delete(key)) this.#deletions.hot++;
     for (const ticket of this.#pending.get(key) ?? []) ticket.stale = true;
     this.#fetches.forget(key);
     this.#loads.forget(key);

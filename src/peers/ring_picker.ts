@@ -56,6 +56,16 @@ export class RingPicker implements PeerPicker {
     return owner === this.#self ? undefined : this.#clients.get(owner!);
   }
 
+  /** Every member's id (HTTP base URL), this node included, in ascending order. */
+  members(): string[] {
+    return this.#ring.nodes();
+  }
+
+  /** The id of the member owning `key`, this node's included; for the status page's lookup. */
+  owner(key: string): string {
+    return this.#ring.get(key)!;
+  }
+
   /** Every other member. */
   peers(): PeerClient[] {
     return [...this.#clients.values()];
