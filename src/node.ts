@@ -19,6 +19,7 @@ import { timedGetter, timedPicker } from "./timed_loads.ts";
 import { groupCacheHandlers, groupCacheService } from "./server/grpc.ts";
 import { HealthService } from "./server/health.ts";
 import { httpHandler } from "./server/http.ts";
+import type { StatusRing } from "./server/status.ts";
 import { tolerantService } from "./server/proto.ts";
 
 /** The group whose source is the CNF-metrics table. */
@@ -106,6 +107,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
     metrics,
     ready: () => ready,
     self: { http: "", grpc: "" },
+    ring: undefined as StatusRing | undefined,
   };
 
   const grpcServer = new grpc.Server({
@@ -162,6 +164,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
   }, config.peers.vnodes);
   picker.setPeers(config.peers.static);
   metrics.ringMembers = () => picker.members().length;
+  handlerDeps.ring = picker;
   for (const group of groups.values()) {
     group.setPeers(timedPicker(picker, metrics.loadObserver(group.name, "peer")));
   }

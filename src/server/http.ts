@@ -6,6 +6,7 @@
 import { ByteView } from "../cache/byte_view.ts";
 import type { Group } from "../cache/group.ts";
 import type { NodeMetrics } from "../metrics.ts";
+import { statusResponse, type StatusRing } from "./status.ts";
 import { authProblem, keyProblem } from "./validate.ts";
 
 /** Marks a request forwarded by a peer: it is answered locally and never forwarded again. */
@@ -26,6 +27,8 @@ export interface HttpDeps {
   ready: () => boolean;
   /** This node's addresses, reported by /healthz so peers can learn the gRPC address. */
   self: { http: string; grpc: string };
+  /** The node's ring, for the status page; absent until it is built. */
+  ring?: StatusRing;
 }
 
 const PREFIX = "/_cache/";
@@ -151,10 +154,14 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
         return Response.json({ status: "ok", http: deps.self.http, grpc: deps.self.grpc });
       case "/readyz":
         return deps.ready() ? text(200, "ready") : text(503, "not ready");
+      case "/":
+      case "/_status":
+      case "/_status/owner":
+        return statusResponse(deps, path, req.url);
       default:
         return text(
           404,
-          `no route for ${path}; expected /_cache/<group>/<key>, /metrics, /healthz or /readyz`,
+          `no route for ${path}; expected /_cache/<group>/<key>, /metrics, /healthz, /readyz, / or /_status`,
         );
     }
   }
@@ -191,5 +198,6 @@ function opName(method: string, path: string): string {
   if (path.startsWith(PREFIX)) {
     return method === "GET" || method === "PUT" || method === "DELETE" ? method.toLowerCase() : "other";
   }
+  if (path === "/" || path === "/_status" || path === "/_status/owner") return "status";
   return path === "/metrics" || path === "/healthz" || path === "/readyz" ? path.slice(1) : "other";
 }
