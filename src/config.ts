@@ -44,6 +44,11 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** The lowest log level written. */
   log: { level: Level };
+  /**
+   * PEM files. With `certFile` and `keyFile` both servers speak TLS; with `caFile` this node verifies its
+   * peers' certificates against that CA (else against the system's roots). Empty strings: plain text.
+   */
+  tls: { certFile: string; keyFile: string; caFile: string };
 }
 
 /** A configuration value or flag that is wrong; the message names it. */
@@ -206,6 +211,7 @@ export function toConfig(doc: unknown): Config {
     },
     shutdownTimeoutMs: int(server, "shutdown_timeout_ms", "server.shutdown_timeout_ms", 5000, 0, 600_000),
     log: { level: logLevel },
+    tls: tlsFiles(section(root, "tls")),
   };
 }
 
@@ -214,6 +220,18 @@ function level(v: string, field: string): Level {
     throw new ConfigError(`${field} must be one of ${LEVELS.join(", ")} (got ${describe(v)})`);
   }
   return v as Level;
+}
+
+function tlsFiles(tls: Obj): Config["tls"] {
+  const files = {
+    certFile: str(tls, "cert_file", "tls.cert_file", ""),
+    keyFile: str(tls, "key_file", "tls.key_file", ""),
+    caFile: str(tls, "ca_file", "tls.ca_file", ""),
+  };
+  if ((files.certFile === "") !== (files.keyFile === "")) {
+    throw new ConfigError("tls.cert_file and tls.key_file must be given together (or neither)");
+  }
+  return files;
 }
 
 const USAGE = `usage: main.ts [flags]
@@ -311,6 +329,11 @@ export async function loadConfig(
   }
   if (flags["log-level"] !== undefined) c.log.level = level(flags["log-level"], "--log-level");
   c.peers.token = flags["peer-token"] ?? env("DISTCACHE_PEER_TOKEN") ?? c.peers.token;
+  if (c.peers.protocol === "grpc" && (c.tls.certFile || c.tls.caFile)) {
+    throw new ConfigError(
+      "peers.protocol must be http when TLS is configured: grpc-js cannot open TLS channels under Deno 2.8.3",
+    );
+  }
   if (!/^[A-Za-z0-9.:[\]-]+$/.test(c.host)) {
     throw new ConfigError(`--host / node.host must be an IP address or host name (got ${describe(c.host)})`);
   }

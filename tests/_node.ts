@@ -45,6 +45,9 @@ export interface NodeProcessOptions {
   db?: string;
   args?: string[];
   env?: Record<string, string>;
+  /** "https" for a node configured with a certificate; readiness is then checked against `caFile`. */
+  scheme?: "http" | "https";
+  caFile?: string;
 }
 
 /** Runs main.ts with the given flags, returning once /readyz answers 200. */
@@ -67,12 +70,19 @@ export async function startNodeProcess(options: NodeProcessOptions = {}): Promis
     ...(options.args ?? []),
   ];
   const child = spawnWatched(Deno.execPath(), args, options.env);
-  const http = `http://127.0.0.1:${httpPort}`;
-  await child.waitUntil(async () => {
-    const res = await fetch(`${http}/readyz`);
-    await res.body?.cancel();
-    return res.ok;
-  }, "ready");
+  const http = `${options.scheme ?? "http"}://127.0.0.1:${httpPort}`;
+  const client = options.caFile
+    ? Deno.createHttpClient({ caCerts: [await Deno.readTextFile(options.caFile)] })
+    : undefined;
+  try {
+    await child.waitUntil(async () => {
+      const res = await fetch(`${http}/readyz`, { client });
+      await res.body?.cancel();
+      return res.ok;
+    }, "ready");
+  } finally {
+    client?.close();
+  }
   return {
     pid: child.pid,
     http,
@@ -87,8 +97,9 @@ export async function metricValue(
   http: string,
   name: string,
   labels: Record<string, string> = {},
+  client?: Deno.HttpClient,
 ): Promise<number> {
-  const text = await (await fetch(`${http}/metrics`)).text();
+  const text = await (await fetch(`${http}/metrics`, { client })).text();
   let sum = 0;
   for (const line of text.split("\n")) {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);

@@ -116,6 +116,7 @@ Deno.test("a wrong configuration value names its field and what was expected", a
     ],
     ["a negative TTL", { groups: { metrics: { ttl_ms: -1 } } }, /groups\.metrics\.ttl_ms must be an integer/],
     ["a zero key limit", { limits: { max_key_bytes: 0 } }, /limits\.max_key_bytes must be an integer/],
+    ["a certificate without its key", { tls: { cert_file: "c.pem" } }, /tls\.cert_file and tls\.key_file/],
   ];
   for (const [name, doc, message] of cases) {
     await t.step(name, () => {
@@ -155,5 +156,17 @@ Deno.test("a wrong flag or file names the flag", async (t) => {
         (e: unknown) => e instanceof ConfigError && /is not valid YAML/.test(e.message),
       );
     });
+  });
+});
+
+Deno.test("TLS with the gRPC peer protocol is refused, naming the reason", async () => {
+  await withConfigFile("tls:\n  cert_file: c.pem\n  key_file: k.pem\n", async (path) => {
+    await assert.rejects(
+      loadConfig(["--config", path, "--peer-protocol", "grpc"], noEnv),
+      (e: unknown) =>
+        e instanceof ConfigError && /peers\.protocol must be http when TLS is configured/.test(e.message),
+    );
+    const c = await loadConfig(["--config", path], noEnv) as Config;
+    assert.deepEqual(c.tls, { certFile: "c.pem", keyFile: "k.pem", caFile: "" });
   });
 });

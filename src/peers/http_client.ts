@@ -43,7 +43,7 @@ export class HttpPeerClient implements PeerClient {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.#options.timeoutMs);
     try {
-      const res = await fetch(url, { ...init, signal: deadline.signal });
+      const res = await fetch(url, { ...init, signal: deadline.signal, client: this.#options.httpClient });
       if (!ok.includes(res.status)) {
         const body = (await res.text()).trim();
         throw new Error(`answered ${res.status}: ${body}`);

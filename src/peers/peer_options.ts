@@ -18,6 +18,8 @@ export interface PeerOptions {
   failures?: FailureLog;
   /** When to skip a peer that keeps failing. */
   breaker?: BreakerOptions;
+  /** The HTTP client for peer calls (one for all peers, holding the CA to check them against). */
+  httpClient?: Deno.HttpClient;
 }
 
 /** Records the outcome of one peer call. */

@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { ConsistentHash } from "../../src/cache/consistent_hash.ts";
+import { metricValue } from "../_node.ts";
+import { freePort } from "../_process.ts";
+import { startNodeProcess } from "../_node.ts";
+
+/** A DNS name in the test certificate besides 127.0.0.1, which the gRPC client checks. */
+const NAME = "node.distcache.test";
+
+const PROTO = new URL("../../proto/", import.meta.url).pathname;
+
+async function python(args: string[]): Promise<string> {
+  const out = await new Deno.Command("/usr/bin/python3", { args, stdout: "piped", stderr: "piped" }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout);
+}
+
+async function openssl(dir: string, args: string[]): Promise<void> {
+  const out = await new Deno.Command("openssl", { args, cwd: dir, stdout: "null", stderr: "piped" }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+}
+
+/** A CA and a certificate for 127.0.0.1 signed by it, made fresh for the test. */
+async function makeCertificates(dir: string): Promise<void> {
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  await openssl(dir, [
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=distcache test CA",
+  ]);
+  await openssl(dir, ["req", ...ec, "-keyout", "node.key", "-out", "node.csr", "-subj", "/CN=127.0.0.1"]);
+  await Deno.writeTextFile(`${dir}/ext`, `subjectAltName=IP:127.0.0.1,DNS:${NAME}\n`);
+  await openssl(dir, [
+    "x509",
+    "-req",
+    "-in",
+    "node.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "node.pem",
+    "-days",
+    "2",
+    "-extfile",
+    "ext",
+  ]);
+}
+
+Deno.test("nodes with certificates serve HTTP and gRPC over TLS, peers verify each other, strangers are refused", async () => {
+  const dir = await Deno.makeTempDir();
+  await makeCertificates(dir);
+  await Deno.writeTextFile(
+    `${dir}/config.yml`,
+    `tls:\n  cert_file: ${dir}/node.pem\n  key_file: ${dir}/node.key\n  ca_file: ${dir}/ca.pem\n`,
+  );
+  const ports = [freePort(), freePort()];
+  const urls = ports.map((p) => `https://127.0.0.1:${p}`);
+  const db = `sqlite:${dir}/cnf.db`;
+  const nodes = await Promise.all(ports.map((p, i) =>
+    startNodeProcess({
+      httpPort: p,
+      db,
+      peers: [urls[1 - i]],
+      args: ["--config", `${dir}/config.yml`],
+      scheme: "https",
+      caFile: `${dir}/ca.pem`,
+    })
+  ));
+  const ca = await Deno.readTextFile(`${dir}/ca.pem`);
+  const trusting = Deno.createHttpClient({ caCerts: [ca] });
+  try {
+    const ring = new ConsistentHash();
+    ring.add(...urls);
+    const remote = Array.from({ length: 50 }, (_, i) => `CNF-${String(i + 1).padStart(3, "0")}`)
+      .find((k) => ring.get(k) === urls[1])!;
+    const res = await fetch(`${urls[0]}/_cache/metrics/${remote}`, { client: trusting });
+    assert.equal(res.status, 200);
+    assert.equal(JSON.parse(await res.text()).cnf_id, remote);
+    assert.equal(
+      await metricValue(urls[0], "distcache_group_peer_loads_total", { group: "metrics" }, trusting),
+      1,
+      "the key was fetched from its owner over TLS",
+    );
+
+    await assert.rejects(fetch(`${urls[0]}/healthz`), "a client without the CA is refused");
+
+    // grpc-js cannot open TLS channels under Deno, so the TLS gRPC server is checked by Python's grpcio.
+    const script = `
+import sys, grpc
+sys.path.insert(0, sys.argv[1])
+import health_pb2, health_pb2_grpc
+ca = open(sys.argv[3], "rb").read()
+opts = [("grpc.ssl_target_name_override", "${NAME}")]
+def check(channel):
+    try:
+        return health_pb2.HealthCheckResponse.ServingStatus.Name(
+            health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5).status)
+    except grpc.RpcError as e:
+        return e.code().name
+print(check(grpc.secure_channel(sys.argv[2], grpc.ssl_channel_credentials(root_certificates=ca), opts)))
+print(check(grpc.insecure_channel(sys.argv[2])))
+print(check(grpc.secure_channel(sys.argv[2], grpc.ssl_channel_credentials(), opts)))
+`;
+    await python([
+      "-m",
+      "grpc_tools.protoc",
+      `-I${PROTO}`,
+      `--python_out=${dir}`,
+      `--grpc_python_out=${dir}`,
+      `${PROTO}health.proto`,
+    ]);
+    const lines = (await python(["-c", script, dir, nodes[0].grpc, `${dir}/ca.pem`])).trim().split("\n");
+    assert.deepEqual(
+      lines,
+      ["SERVING", "UNAVAILABLE", "UNAVAILABLE"],
+      "with the CA, plain text, without the CA",
+    );
+  } finally {
+    trusting.close();
+    await Promise.all(nodes.map((n) => n.stop()));
+    await Deno.remove(dir, { recursive: true });
+  }
+});
