@@ -3,8 +3,11 @@
  * @module
  */
 import type { Cache, CacheFactory, CacheOptions } from "./policy.ts";
+import { FifoCache } from "./fifo.ts";
+import { LfuCache } from "./lfu.ts";
 import { LruCache } from "./lru.ts";
 import { SieveCache } from "./sieve.ts";
+import { TinyLfuCache } from "./tinylfu.ts";
 
 /**
  * Every policy, by the name configuration uses for it.
@@ -12,18 +15,21 @@ import { SieveCache } from "./sieve.ts";
  * @example
  * ```ts
  * import { policies } from "./policies.ts";
- * Object.keys(policies); // ["lru", "sieve"]
+ * Object.keys(policies); // ["lru", "sieve", "fifo", "lfu", "tinylfu"]
  * ```
  */
 export const policies: Record<string, CacheFactory> = {
   lru: <V>(options: CacheOptions<V>): Cache<V> => new LruCache<V>(options),
   sieve: <V>(options: CacheOptions<V>): Cache<V> => new SieveCache<V>(options),
+  fifo: <V>(options: CacheOptions<V>): Cache<V> => new FifoCache<V>(options),
+  lfu: <V>(options: CacheOptions<V>): Cache<V> => new LfuCache<V>(options),
+  tinylfu: <V>(options: CacheOptions<V>): Cache<V> => new TinyLfuCache<V>(options),
 };
 
 /**
  * Makes a cache of the named policy.
  *
- * @param policy A key of {@linkcode policies}, such as "lru" or "sieve".
+ * @param policy A key of {@linkcode policies}, such as "lru" or "tinylfu".
  * @param options Bounds, sizing, eviction callback and clock.
  * @returns The new, empty cache.
  * @throws {Error} When no policy has that name; the message lists the valid names.

@@ -598,7 +598,7 @@ Deno.test("Group rejects invalid options, naming the field", () => {
     [{ hotTtlMs: 0 }, /hotTtlMs must be a positive integer, got 0/],
     [{ peers: null as unknown as PeerPicker }, /peers must be a PeerPicker .* got null/],
     [{ peers: new Map() as unknown as PeerPicker }, /peers must be a PeerPicker .* got Map/],
-    [{ policy: "fifo" }, /unknown cache policy "fifo"/],
+    [{ policy: "arc" }, /unknown cache policy "arc"/],
     [{ hotChance: 0.1 as unknown as () => boolean }, /hotChance must be a function, got 0.1/],
     [{ now: 5 as unknown as () => number }, /now must be a function, got 5/],
   ];
@@ -608,7 +608,7 @@ Deno.test("Group rejects invalid options, naming the field", () => {
 });
 
 Deno.test("Group accepts every policy by name", async () => {
-  for (const policy of ["lru", "sieve"]) {
+  for (const policy of ["lru", "sieve", "fifo", "lfu", "tinylfu"]) {
     const group = groupOf(sourceOf({ k: "v" }), { policy });
     assert.equal(text(await group.get("k")), "v");
   }

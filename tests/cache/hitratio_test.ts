@@ -39,7 +39,7 @@ Deno.test("hitratio flags: every flag is required and a bad one is named", async
     [["--trace", "t", "--capacity", "1"], /missing --policy <name>; expected one of: lru, sieve/],
     [["--trace", "t", "--capacity", "1.5", "--policy", "lru"], /--capacity must be a positive integer/],
     [["--trace", "t", "--capacity", "0", "--policy", "lru"], /--capacity must be a positive integer/],
-    [["--trace", "t", "--capacity", "1", "--policy", "lfu"], /--policy "lfu" is unknown/],
+    [["--trace", "t", "--capacity", "1", "--policy", "arc"], /--policy "arc" is unknown/],
     [["--trace"], /--trace needs a value/],
     [["--cap", "1"], /unknown flag --cap/],
   ];

@@ -1,0 +1,233 @@
+/**
+ * Window TinyLFU eviction (Einziger, Friedman and Manes, 2017), with the window sized by hill climbing.
+ * New entries enter a small LRU window; an entry pushed out of the window joins the main area only if a
+ * frequency sketch says it is used more often than the entry main would give up for it. Main is a
+ * segmented LRU: a hit in probation promotes to protected (80% of main), whose overflow drops back to
+ * probation. The window's share starts at 1% and moves toward whatever raises the hit ratio: larger
+ * for recency-friendly workloads, smaller for frequency-friendly ones.
+ * @module
+ */
+import type { Cache, CacheOptions } from "./policy.ts";
+import { SlotCache } from "./_slot_cache.ts";
+import { linkBefore } from "./_slot_list.ts";
+import { murmur3 } from "./_hash.ts";
+import { FrequencySketch } from "./_frequency_sketch.ts";
+import { HillClimber } from "./_hill_climber.ts";
+
+/** Segments, in the order they lie along the slot list from its newest end. */
+const WINDOW = 0;
+const PROBATION = 1;
+const PROTECTED = 2;
+
+const INITIAL_WINDOW = 0.01;
+const MAX_WINDOW = 1;
+/** Protected's share of the main area. */
+const PROTECTED_SHARE = 0.8;
+/** Gets per hill-climbing sample, per entry the cache holds: enough to tell a real change from noise. */
+const SAMPLE_PER_ENTRY = 0.5;
+/** The fewest gets in a sample, so tiny caches do not adapt on noise. */
+const MIN_SAMPLE = 512;
+
+/**
+ * A byte-bounded (and optionally entry-bounded) W-TinyLFU cache with per-entry absolute expiry and the
+ * same semantics as {@linkcode LruCache} apart from which entry it evicts. The three segments lie end
+ * to end in the shared slot list (window, probation, protected), each remembering where it starts, so
+ * every operation is O(1) and an entry costs 5 bytes of arrays more than in LRU, plus the sketch's 2.
+ *
+ * @example
+ * ```ts
+ * import { TinyLfuCache } from "./tinylfu.ts";
+ * const cache = new TinyLfuCache<string>({ maxEntries: 3, maxBytes: 1000, sizeOf: (v) => v.length });
+ * for (const key of ["a", "b", "c", "a", "b", "a", "b"]) cache.get(key) ?? cache.set(key, key);
+ * cache.set("x", "x"); // one use: loses to a twice-used entry, so it is the one evicted next
+ * cache.set("y", "y");
+ * cache.get("a"); // "a"
+ * cache.get("b"); // "b"
+ * ```
+ */
+export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
+  #segment = new Uint8Array(this.next.length);
+  #hashes = new Uint32Array(this.next.length);
+  /** The newest slot of each segment, valid while its count is not 0. */
+  readonly #heads = new Uint32Array(3);
+  readonly #counts = new Uint32Array(3);
+  readonly #maxEntries: number;
+  #sketch: FrequencySketch;
+  readonly #climber = new HillClimber(INITIAL_WINDOW, 0, MAX_WINDOW);
+  /** Hash of the key `set` is placing, for `link`, which sees only its slot. */
+  #pendingHash = 0;
+  /** The entry a `set` is overwriting, which must not be given up to make room for its own growth. */
+  #pinned = 0;
+  #sampleGets = 0;
+  #sampleHits = 0;
+
+  /**
+   * Makes an empty cache.
+   *
+   * @param options Bounds, sizing, eviction callback and clock; see {@linkcode CacheOptions}.
+   * @throws {RangeError} When `maxBytes` is not positive or `maxEntries` is not a positive integer.
+   */
+  constructor(options: CacheOptions<V>) {
+    super(options);
+    this.#maxEntries = options.maxEntries ?? Infinity;
+    this.#sketch = new FrequencySketch(Math.min(this.#maxEntries, this.next.length));
+  }
+
+  /** The admission window's current share of the entries, between 0 and 1 (1 is plain LRU); it adapts as gets arrive. */
+  get windowFraction(): number {
+    return this.#climber.fraction;
+  }
+
+  /** Entries in the admission window now. */
+  get windowSize(): number {
+    return this.#counts[WINDOW];
+  }
+
+  /**
+   * Returns the live value for `key` and marks it used, or undefined when absent or expired; every
+   * get also feeds the window's hill climbing.
+   *
+   * @param key The key to look up.
+   * @returns The value, or undefined.
+   */
+  override get(key: string): V | undefined {
+    const value = super.get(key);
+    if (value !== undefined) this.#sampleHits++;
+    if (++this.#sampleGets >= Math.max(MIN_SAMPLE, SAMPLE_PER_ENTRY * this.size)) this.#adapt();
+    return value;
+  }
+
+  /**
+   * Stores `value` under `key`; a new key enters the admission window, and counts as one use.
+   *
+   * @param key The key.
+   * @param value The value; its size is `sizeOf(value)` plus the key's UTF-8 length.
+   * @param expiresAt Absolute expiry in epoch milliseconds, 0 (the default) for never.
+   * @throws {RangeError} When `sizeOf` returns a negative number or NaN.
+   */
+  override set(key: string, value: V, expiresAt = 0): void {
+    this.#pendingHash = murmur3(key);
+    this.#pinned = 0;
+    super.set(key, value, expiresAt);
+  }
+
+  /** Counts a use; promotes out of probation, or moves to the front of the slot's segment. */
+  protected touch(slot: number): void {
+    this.#pinned = slot;
+    this.#sketch.increment(this.#hashes[slot]);
+    const segment = this.#segment[slot];
+    if (segment === PROBATION) {
+      this.#moveTo(PROTECTED, slot);
+      const counts = this.#counts;
+      if (counts[PROTECTED] > PROTECTED_SHARE * (this.size - counts[WINDOW])) {
+        this.#moveTo(PROBATION, this.#oldest(PROTECTED));
+      }
+    } else if (this.#heads[segment] !== slot) this.#moveTo(segment, slot);
+  }
+
+  /**
+   * Chooses whom to give up for one more entry in the window. When the window is full, its oldest
+   * entry is a candidate for main and duels main's victim on frequency; the loser goes. Otherwise the
+   * window grows at main's expense.
+   */
+  protected victim(): number {
+    const slot = this.#choose();
+    if (slot !== this.#pinned) return slot;
+    // Only when an overwrite grows an entry that is alone in its segment: give up the oldest other one.
+    const oldest = this.prev[0];
+    return oldest === slot ? this.prev[oldest] : oldest;
+  }
+
+  /** The window-or-main decision, and the frequency duel, behind {@linkcode victim}. */
+  #choose(): number {
+    const counts = this.#counts;
+    const mainVictim = counts[PROBATION] !== 0
+      ? this.#oldest(PROBATION)
+      : counts[PROTECTED] !== 0
+      ? this.#oldest(PROTECTED)
+      : 0;
+    if (mainVictim === 0) return this.#oldest(WINDOW);
+    if (counts[WINDOW] === 0 || counts[WINDOW] < this.#windowMax()) return mainVictim;
+    const candidate = this.#oldest(WINDOW);
+    const sketch = this.#sketch;
+    // Ties go to the incumbent: a newcomer must show it is used more, or scans would churn main.
+    if (sketch.frequency(this.#hashes[candidate]) <= sketch.frequency(this.#hashes[mainVictim])) {
+      return candidate;
+    }
+    this.#moveTo(PROBATION, candidate);
+    return mainVictim;
+  }
+
+  /** Links a new entry in at the front of the window, overflowing the window's oldest into probation. */
+  protected override link(slot: number): void {
+    const hash = this.#pendingHash;
+    this.#hashes[slot] = hash;
+    this.#sketch.increment(hash);
+    this.#segment[slot] = WINDOW;
+    super.link(slot);
+    this.#heads[WINDOW] = slot;
+    this.#counts[WINDOW]++;
+    // Only while the cache is filling: once full, victim() has already made room in the window.
+    if (this.#counts[WINDOW] > this.#windowMax()) this.#moveTo(PROBATION, this.#oldest(WINDOW));
+  }
+
+  /** Unlinks `slot`, handing its segment's start on to the next entry when it was the first. */
+  protected override unlink(slot: number): void {
+    const segment = this.#segment[slot];
+    if (this.#heads[segment] === slot) this.#heads[segment] = this.next[slot];
+    this.#counts[segment]--;
+    super.unlink(slot);
+  }
+
+  protected override resized(slots: number, cleared: boolean): void {
+    const segment = new Uint8Array(slots);
+    const hashes = new Uint32Array(slots);
+    if (cleared) {
+      this.#counts.fill(0);
+    } else {
+      segment.set(this.#segment);
+      hashes.set(this.#hashes);
+    }
+    this.#segment = segment;
+    this.#hashes = hashes;
+    // Without an entry bound the sketch grows with the slots; it starts afresh, which costs little
+    // since growth doubles and so happens a few times in a cache's life.
+    if (this.#maxEntries === Infinity || cleared) {
+      this.#sketch = new FrequencySketch(Math.min(this.#maxEntries, slots));
+    }
+  }
+
+  /** The window's target size in entries, at least one so a new entry always has a place. */
+  #windowMax(): number {
+    return Math.max(1, Math.round(this.#climber.fraction * this.size));
+  }
+
+  /** Ends a sample period: adapts the window, then shrinks it at once if it must, by demoting to probation. */
+  #adapt(): void {
+    this.#climber.sample(this.#sampleHits / this.#sampleGets);
+    this.#sampleGets = 0;
+    this.#sampleHits = 0;
+    const max = this.#windowMax();
+    while (this.#counts[WINDOW] > max) this.#moveTo(PROBATION, this.#oldest(WINDOW));
+  }
+
+  /** The first slot at or after `segment` along the list, or the sentinel when all of them are empty. */
+  #start(segment: number): number {
+    for (let s = segment; s < 3; s++) if (this.#counts[s] !== 0) return this.#heads[s];
+    return 0;
+  }
+
+  /** The oldest slot of a segment that is not empty: the one just before the next segment's start. */
+  #oldest(segment: number): number {
+    return this.prev[this.#start(segment + 1)];
+  }
+
+  /** Moves a linked `slot` to the front of `segment`. */
+  #moveTo(segment: number, slot: number): void {
+    this.unlink(slot);
+    linkBefore(this.next, this.prev, slot, this.#start(segment));
+    this.#segment[slot] = segment;
+    this.#heads[segment] = slot;
+    this.#counts[segment]++;
+  }
+}
