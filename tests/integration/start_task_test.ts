@@ -39,3 +39,20 @@ Deno.test("deno task start serves the seeded metrics group with the task's own p
   assert.doesNotMatch(node.log(), /NotCapable|Requires .* access/);
   assert.match(node.log(), /"event":"node stopped"/);
 });
+
+Deno.test("deno task start cannot read a file outside the project: the node refuses it by name", async () => {
+  const outside = await Deno.makeTempFile({ suffix: ".yml" });
+  try {
+    await Deno.writeTextFile(outside, "node:\n  http_port: 1\n");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "--cwd", ROOT, "start", "--config", outside],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 2, stderr);
+    assert.match(stderr, new RegExp(`--config: cannot read ${outside}: Requires read access`));
+  } finally {
+    await Deno.remove(outside);
+  }
+});
