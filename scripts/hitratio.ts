@@ -1,11 +1,16 @@
 /**
  * Replays a gzip access trace (one key per line) through a cache policy at a fixed capacity in entries
- * and prints one JSON line with its hit ratio, to compare policies on real access patterns.
+ * and prints one JSON line with its hit ratio, to compare policies on real access patterns. The policy
+ * `opt` is Belady's offline optimum, the ceiling for the others.
  *
  * Usage: `deno task hitratio --trace <file.gz> --capacity <entries> --policy <name>`
  * @module
  */
 import { createCache, policies } from "../src/cache/policies.ts";
+import { beladyHits } from "./_belady.ts";
+
+/** The name of Belady's optimum, replayed offline since it must see the whole trace first. */
+export const OPT = "opt";
 
 /** What to replay, from the command line. */
 export interface HitRatioFlags {
@@ -13,7 +18,7 @@ export interface HitRatioFlags {
   trace: string;
   /** Cache capacity in entries. */
   capacity: number;
-  /** Policy name, a key of `policies`. */
+  /** Policy name, a key of `policies` or "opt". */
   policy: string;
 }
 
@@ -68,9 +73,9 @@ export function parseFlags(args: string[]): HitRatioFlags {
     throw new UsageError(`--capacity must be a positive integer, got "${capacityText}"`);
   }
   const policy = values.get("--policy");
-  const names = Object.keys(policies).join(", ");
+  const names = [...Object.keys(policies), OPT].join(", ");
   if (policy === undefined) throw new UsageError(`missing --policy <name>; expected one of: ${names}`);
-  if (!Object.hasOwn(policies, policy)) {
+  if (policy !== OPT && !Object.hasOwn(policies, policy)) {
     throw new UsageError(`--policy "${policy}" is unknown; expected one of: ${names}`);
   }
   return { trace, capacity, policy };
@@ -109,7 +114,7 @@ export async function* traceKeys(gzip: ReadableStream<Uint8Array<ArrayBuffer>>):
  * each key that misses.
  *
  * @param gzip The compressed trace.
- * @param policy A key of `policies`.
+ * @param policy A key of `policies`, or "opt".
  * @param capacity Capacity in entries.
  * @returns Requests, hits and their ratio.
  * @example
@@ -124,18 +129,47 @@ export async function replay(
   policy: string,
   capacity: number,
 ): Promise<HitRatioResult> {
-  // Bytes never bind: the trace measures a policy at a capacity in entries.
-  const cache = createCache<true>(policy, {
-    maxEntries: capacity,
-    maxBytes: Number.MAX_SAFE_INTEGER,
-    sizeOf: () => 1,
-  });
+  if (policy === OPT) return replayKeys(await Array.fromAsync(traceKeys(gzip)), policy, capacity);
+  return replayKeys(traceKeys(gzip), policy, capacity);
+}
+
+/**
+ * Replays requests already read through a fresh cache of `policy` holding at most `capacity` entries,
+ * so a benchmark reads each trace once for all policies.
+ *
+ * @param keys The requests; an array when `policy` is "opt", which needs them all first.
+ * @param policy A key of `policies`, or "opt".
+ * @param capacity Capacity in entries.
+ * @returns Requests, hits and their ratio.
+ * @example
+ * ```ts
+ * import { replayKeys } from "./hitratio.ts";
+ * (await replayKeys(["a", "b", "c", "a"], "opt", 2)).hits; // 1
+ * ```
+ */
+export async function replayKeys(
+  keys: readonly string[] | AsyncIterable<string>,
+  policy: string,
+  capacity: number,
+): Promise<HitRatioResult> {
   let requests = 0;
   let hits = 0;
-  for await (const key of traceKeys(gzip)) {
-    requests++;
-    if (cache.get(key) !== undefined) hits++;
-    else cache.set(key, true);
+  if (policy === OPT) {
+    if (!Array.isArray(keys)) throw new TypeError("opt needs the whole trace first: pass an array of keys");
+    requests = keys.length;
+    hits = beladyHits(keys, capacity);
+  } else {
+    // Bytes never bind: the trace measures a policy at a capacity in entries.
+    const cache = createCache<true>(policy, {
+      maxEntries: capacity,
+      maxBytes: Number.MAX_SAFE_INTEGER,
+      sizeOf: () => 1,
+    });
+    for await (const key of keys) {
+      requests++;
+      if (cache.get(key) !== undefined) hits++;
+      else cache.set(key, true);
+    }
   }
   return { policy, capacity, requests, hits, hitRatio: requests === 0 ? 0 : hits / requests };
 }

@@ -1,7 +1,8 @@
 /**
  * Benchmarks LruCache against lru-cache in one process: the same keys, the same value objects, the same
  * byte bound and size formula, and the same pre-generated operation stream, so both evict the same
- * entries and must report the same hits. Prints a markdown table.
+ * entries and must report the same hits. TinyLfuCache runs the same stream in the same slices and is
+ * compared with LruCache (its hits differ, by design). Prints two markdown tables.
  *
  * Run with `deno task bench lru` (it needs `--v8-flags=--expose-gc`, which the bench runner passes).
  * @module
@@ -9,6 +10,7 @@
 import { LRUCache } from "lru-cache";
 import { ByteView } from "../../src/cache/byte_view.ts";
 import { LruCache } from "../../src/cache/lru.ts";
+import { TinyLfuCache } from "../../src/cache/tinylfu.ts";
 
 const KEYS = 1_000_000;
 const VALUE_BYTES = 100;
@@ -54,6 +56,9 @@ const ops = zipfKeys(OPS, KEYS, ZIPF_S, 12345);
 function ours(): LruCache<ByteView> {
   return new LruCache<ByteView>({ maxBytes, sizeOf });
 }
+function tinylfu(): TinyLfuCache<ByteView> {
+  return new TinyLfuCache<ByteView>({ maxBytes, sizeOf });
+}
 function theirs(): LRUCache<string, ByteView> {
   return new LRUCache<string, ByteView>({ maxSize: maxBytes, sizeCalculation });
 }
@@ -67,8 +72,27 @@ interface Timing {
   hits: number;
 }
 
-// One loop per library, written out twice, so each call site only ever sees one cache class.
+// One loop per cache class, written out three times, so each call site only ever sees one class.
 function runOurs(cache: LruCache<ByteView>, from: number, to: number): Timing {
+  let getMs = 0, setMs = 0, hits = 0;
+  for (let base = from; base < to; base += GET_BLOCK + SET_BLOCK) {
+    const t0 = performance.now();
+    for (let i = base, end = base + GET_BLOCK; i < end; i++) {
+      if (cache.get(keys[ops[i]]) !== undefined) hits++;
+    }
+    const t1 = performance.now();
+    for (let i = base + GET_BLOCK, end = base + GET_BLOCK + SET_BLOCK; i < end; i++) {
+      const k = ops[i];
+      cache.set(keys[k], values[k & 1023]);
+    }
+    const t2 = performance.now();
+    getMs += t1 - t0;
+    setMs += t2 - t1;
+  }
+  return { getMs, setMs, hits };
+}
+
+function runTinyLfu(cache: TinyLfuCache<ByteView>, from: number, to: number): Timing {
   let getMs = 0, setMs = 0, hits = 0;
   for (let base = from; base < to; base += GET_BLOCK + SET_BLOCK) {
     const t0 = performance.now();
@@ -118,6 +142,7 @@ interface Contender {
 const ourCache = ours();
 const theirCache = theirs();
 const theirPreallocCache = theirsPrealloc();
+const tinyLfuCache = tinylfu();
 const contenders: Contender[] = [
   { name: "LruCache (distcache)", run: (a, b) => runOurs(ourCache, a, b), gets: [], sets: [], hits: 0 },
   { name: "lru-cache, maxSize", run: (a, b) => runTheirs(theirCache, a, b), gets: [], sets: [], hits: 0 },
@@ -128,7 +153,16 @@ const contenders: Contender[] = [
     sets: [],
     hits: 0,
   },
+  {
+    name: "TinyLfuCache (distcache)",
+    run: (a, b) => runTinyLfu(tinyLfuCache, a, b),
+    gets: [],
+    sets: [],
+    hits: 0,
+  },
 ];
+/** Contenders that must evict exactly as LruCache does; the rest are other policies. */
+const LRU_CONTENDERS = 3;
 
 const getsPerSlice = (SLICE / (GET_BLOCK + SET_BLOCK)) * GET_BLOCK;
 const setsPerSlice = SLICE - getsPerSlice;
@@ -147,7 +181,7 @@ for (let pass = 0; pass < PASSES; pass++) {
     }
   }
 }
-for (const c of contenders) {
+for (const c of contenders.slice(0, LRU_CONTENDERS)) {
   if (c.hits !== contenders[0].hits) {
     throw new Error(`${c.name} saw ${c.hits} hits, LruCache ${contenders[0].hits}: not the same LRU`);
   }
@@ -190,6 +224,11 @@ const memory: Memory[] = [
     for (let i = 0; i < MEMORY_ENTRIES; i++) cache.set(keys[i], values[i & 1023]);
     return cache;
   }),
+  memoryPerEntry(() => {
+    const cache = tinylfu();
+    for (let i = 0; i < MEMORY_ENTRIES; i++) cache.set(keys[i], values[i & 1023]);
+    return cache;
+  }),
 ];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -217,7 +256,7 @@ console.log(
   "| cache | get ops/s | set ops/s | ours/it get | ours/it set | heap B/entry | heap + external B/entry |",
 );
 console.log("| --- | --- | --- | --- | --- | --- | --- |");
-contenders.forEach((c, i) => {
+contenders.slice(0, LRU_CONTENDERS).forEach((c, i) => {
   const ratio = (ours: number[], theirs: number[]) =>
     i === 0 ? "-" : `${pairedRatio(ours, theirs).toFixed(2)}x`;
   console.log(
@@ -226,6 +265,27 @@ contenders.forEach((c, i) => {
       `${memory[i].heap.toFixed(0)} | ${memory[i].total.toFixed(0)} |`,
   );
 });
+
+const tiny = contenders[LRU_CONTENDERS];
+const tinyMemory = memory[LRU_CONTENDERS];
+console.log();
+console.log(
+  `Policies in the same run: TinyLfuCache took its slice in the same rotation as the caches above. Its ` +
+    `get hit ratio was ${(tiny.hits / (slice * getsPerSlice) * 100).toFixed(1)}% (LruCache's ` +
+    `${(hitRatio * 100).toFixed(1)}%). Targets: get and set ≥ 0.8x LruCache, bytes per entry ≤ 1.3x.`,
+);
+console.log();
+console.log(
+  "| cache | get ops/s | set ops/s | it/LruCache get | it/LruCache set | heap B/entry | " +
+    "heap + external B/entry | it/LruCache bytes |",
+);
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+console.log(
+  `| ${tiny.name} | ${mops(median(tiny.gets))} | ${mops(median(tiny.sets))} | ` +
+    `${pairedRatio(tiny.gets, contenders[0].gets).toFixed(2)}x | ` +
+    `${pairedRatio(tiny.sets, contenders[0].sets).toFixed(2)}x | ${tinyMemory.heap.toFixed(0)} | ` +
+    `${tinyMemory.total.toFixed(0)} | ${(tinyMemory.total / memory[0].total).toFixed(2)}x |`,
+);
 
 /** `count` key indices in [0, n) drawn from Zipf(s), ranks shuffled onto keys, from a fixed seed. */
 function zipfKeys(count: number, n: number, s: number, seed: number): Uint32Array {

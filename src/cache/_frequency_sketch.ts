@@ -7,8 +7,16 @@
 
 /** Rows of counters; a key's estimate is its smallest counter across them. */
 const ROWS = 4;
-/** Odd multipliers, one per row, that scatter a key's hash to a different counter in each row. */
-const ROW_SEEDS = [0x9e3779b1, 0x85ebca77, 0xc2b2ae3d, 0x27d4eb2f];
+/**
+ * 32-bit words per block: one 64-byte cache line. All of a key's counters lie in one block, four words
+ * per row, so counting a use costs one cache miss rather than one per row.
+ */
+const BLOCK_WORDS = 16;
+/**
+ * Increments queued before they are applied together. Each one is a likely cache miss; applied in a
+ * tight loop, the misses of independent increments overlap instead of stalling every `get` in turn.
+ */
+const QUEUE = 64;
 /** The largest value a 4-bit counter holds. */
 const MAX_COUNT = 15;
 /** Additions per counter between halvings: ten per entry, so a key needs a steady rate to stay hot. */
@@ -16,7 +24,8 @@ const SAMPLE_FACTOR = 10;
 
 /**
  * Approximate access counts of 32-bit key hashes, saturating at 15. Counters are packed eight to a
- * `Uint32Array` word, so halving is one shift and mask per word.
+ * `Uint32Array` word, so halving is one shift and mask per word. The hash picks a block, and a second
+ * mix of it picks one counter per row inside that block.
  *
  * @example
  * ```ts
@@ -32,24 +41,24 @@ export class FrequencySketch {
   /** Additions since the last halving, after which every counter is halved. */
   readonly sampleSize: number;
   readonly #table: Uint32Array;
-  /** Right shift that turns a scattered 32-bit hash into a counter index within a row. */
+  /** Right shift that turns a scattered 32-bit hash into a block number. */
   readonly #shift: number;
-  /** log2 of the words in one row. */
-  readonly #rowBits: number;
   #additions = 0;
+  readonly #queue = new Int32Array(QUEUE);
+  #queued = 0;
 
   /**
    * Makes a sketch with zeroed counters sized for about `capacity` distinct hot keys.
    *
-   * @param capacity Expected number of cached entries; rounded up to a power of two, at least 16.
+   * @param capacity Expected number of cached entries; rounded up to a power of two, at least 64.
    */
   constructor(capacity: number) {
-    let width = 16;
-    while (width < capacity && width < 1 << 30) width *= 2;
-    const bits = Math.log2(width);
-    this.#shift = 32 - bits;
-    this.#rowBits = bits - 3;
-    this.#table = new Uint32Array(ROWS * (width >>> 3));
+    // Counters per row: one per expected entry, so four rows make two bytes per entry.
+    let width = 64;
+    while (width < capacity && width < 1 << 28) width *= 2;
+    const blocks = (width * ROWS) / 8 / BLOCK_WORDS;
+    this.#shift = 32 - Math.log2(blocks);
+    this.#table = new Uint32Array(blocks * BLOCK_WORDS);
     this.sampleSize = SAMPLE_FACTOR * width;
   }
 
@@ -61,11 +70,14 @@ export class FrequencySketch {
    * @returns The estimate, 0 to 15.
    */
   frequency(hash: number): number {
+    if (this.#queued !== 0) this.#apply();
+    const table = this.#table;
+    const base = this.#block(hash);
+    const spread = mix(hash);
     let min = MAX_COUNT;
     for (let row = 0; row < ROWS; row++) {
-      const index = Math.imul(hash, ROW_SEEDS[row]) >>> this.#shift;
-      const word = this.#table[(row << this.#rowBits) + (index >>> 3)];
-      const count = (word >>> ((index & 7) << 2)) & 0xf;
+      const bits = spread >>> (row << 3);
+      const count = (table[base + (row << 2) + (bits & 3)] >>> (bits & 0x1c)) & 0xf;
       if (count < min) min = count;
     }
     return min;
@@ -77,12 +89,28 @@ export class FrequencySketch {
    * @param hash A 32-bit hash of the key.
    */
   increment(hash: number): void {
+    this.#queue[this.#queued++] = hash;
+    if (this.#queued === QUEUE) this.#apply();
+  }
+
+  /** Applies the queued increments. */
+  #apply(): void {
+    const queue = this.#queue;
+    const count = this.#queued;
+    this.#queued = 0;
+    for (let i = 0; i < count; i++) this.#add(queue[i]);
+  }
+
+  /** Adds one to each of `hash`'s counters that is not saturated. */
+  #add(hash: number): void {
     const table = this.#table;
+    const base = this.#block(hash);
+    const spread = mix(hash);
     let added = false;
     for (let row = 0; row < ROWS; row++) {
-      const index = Math.imul(hash, ROW_SEEDS[row]) >>> this.#shift;
-      const at = (row << this.#rowBits) + (index >>> 3);
-      const shift = (index & 7) << 2;
+      const bits = spread >>> (row << 3);
+      const at = base + (row << 2) + (bits & 3);
+      const shift = bits & 0x1c;
       if (((table[at] >>> shift) & 0xf) !== MAX_COUNT) {
         table[at] += 1 << shift;
         added = true;
@@ -94,8 +122,20 @@ export class FrequencySketch {
 
   /** Halves every counter (rounding down), as happens on its own every `sampleSize` additions. */
   halve(): void {
+    if (this.#queued !== 0) this.#apply();
     const table = this.#table;
     for (let i = 0; i < table.length; i++) table[i] = (table[i] >>> 1) & 0x77777777;
     this.#additions >>>= 1;
   }
+
+  /** The first word of the block that holds all of `hash`'s counters. */
+  #block(hash: number): number {
+    return (Math.imul(hash, 0x9e3779b1) >>> this.#shift) * BLOCK_WORDS;
+  }
+}
+
+/** Remixes a hash so the bits choosing counters within a block are independent of those choosing it. */
+function mix(hash: number): number {
+  const h = Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d);
+  return h ^ (h >>> 13);
 }

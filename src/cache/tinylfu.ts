@@ -18,6 +18,14 @@ import { HillClimber } from "./_hill_climber.ts";
 const WINDOW = 0;
 const PROBATION = 1;
 const PROTECTED = 2;
+/** The segment bits of a slot that holds no entry, so a queued hit for it is skipped. */
+const FREE = 3;
+/**
+ * Hits queued before their bookkeeping (sketch count, segment move) is done together. Each is a few
+ * likely cache misses; done in one loop, the misses of independent hits overlap, which makes `get` about
+ * twice as fast on a cache larger than the CPU's caches. The queue is emptied before any eviction.
+ */
+const HIT_QUEUE = 64;
 
 const INITIAL_WINDOW = 0.01;
 const MAX_WINDOW = 1;
@@ -32,7 +40,7 @@ const MIN_SAMPLE = 512;
  * A byte-bounded (and optionally entry-bounded) W-TinyLFU cache with per-entry absolute expiry and the
  * same semantics as {@linkcode LruCache} apart from which entry it evicts. The three segments lie end
  * to end in the shared slot list (window, probation, protected), each remembering where it starts, so
- * every operation is O(1) and an entry costs 5 bytes of arrays more than in LRU, plus the sketch's 2.
+ * every operation is O(1) and an entry costs 4 bytes of arrays more than in LRU, plus the sketch's 2.
  *
  * @example
  * ```ts
@@ -46,20 +54,27 @@ const MIN_SAMPLE = 512;
  * ```
  */
 export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
-  #segment = new Uint8Array(this.next.length);
-  #hashes = new Uint32Array(this.next.length);
+  /**
+   * Per slot, the key's hash with its low two bits replaced by the slot's segment: one array, so a hit
+   * reads one more cache line than LRU, not two.
+   */
+  #meta = new Uint32Array(this.next.length);
   /** The newest slot of each segment, valid while its count is not 0. */
   readonly #heads = new Uint32Array(3);
   readonly #counts = new Uint32Array(3);
   readonly #maxEntries: number;
   #sketch: FrequencySketch;
   readonly #climber = new HillClimber(INITIAL_WINDOW, 0, MAX_WINDOW);
-  /** Hash of the key `set` is placing, for `link`, which sees only its slot. */
-  #pendingHash = 0;
+  /** The key `set` is placing, for `link`, which sees only its slot; overwrites never hash it. */
+  #pendingKey = "";
   /** The entry a `set` is overwriting, which must not be given up to make room for its own growth. */
   #pinned = 0;
+  readonly #hits = new Uint32Array(HIT_QUEUE);
+  #queuedHits = 0;
   #sampleGets = 0;
   #sampleHits = 0;
+  /** Gets in the current sample, fixed when it starts. */
+  #sampleLength = MIN_SAMPLE;
 
   /**
    * Makes an empty cache.
@@ -93,7 +108,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   override get(key: string): V | undefined {
     const value = super.get(key);
     if (value !== undefined) this.#sampleHits++;
-    if (++this.#sampleGets >= Math.max(MIN_SAMPLE, SAMPLE_PER_ENTRY * this.size)) this.#adapt();
+    if (++this.#sampleGets >= this.#sampleLength) this.#adapt();
     return value;
   }
 
@@ -106,16 +121,33 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    * @throws {RangeError} When `sizeOf` returns a negative number or NaN.
    */
   override set(key: string, value: V, expiresAt = 0): void {
-    this.#pendingHash = murmur3(key);
+    this.#pendingKey = key;
     this.#pinned = 0;
     super.set(key, value, expiresAt);
   }
 
-  /** Counts a use; promotes out of probation, or moves to the front of the slot's segment. */
+  /** Queues a use of `slot`, for {@linkcode #use} to apply with others or before the next eviction. */
   protected touch(slot: number): void {
     this.#pinned = slot;
-    this.#sketch.increment(this.#hashes[slot]);
-    const segment = this.#segment[slot];
+    this.#hits[this.#queuedHits++] = slot;
+    if (this.#queuedHits === HIT_QUEUE) this.#applyHits();
+  }
+
+  /** Applies the queued uses, skipping slots whose entry has left since. */
+  #applyHits(): void {
+    const hits = this.#hits;
+    const count = this.#queuedHits;
+    this.#queuedHits = 0;
+    for (let i = 0; i < count; i++) this.#use(hits[i]);
+  }
+
+  /** Counts a use; promotes out of probation, or moves to the front of the slot's segment. */
+  #use(slot: number): void {
+    const meta = this.#meta[slot];
+    // A slot freed and reused by another key meanwhile is counted for that key: a rare, harmless error.
+    if ((meta & 3) === FREE) return;
+    this.#sketch.increment(meta & ~3);
+    const segment = meta & 3;
     if (segment === PROBATION) {
       this.#moveTo(PROTECTED, slot);
       const counts = this.#counts;
@@ -131,6 +163,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    * window grows at main's expense.
    */
   protected victim(): number {
+    if (this.#queuedHits !== 0) this.#applyHits();
     const slot = this.#choose();
     if (slot !== this.#pinned) return slot;
     // Only when an overwrite grows an entry that is alone in its segment: give up the oldest other one.
@@ -151,7 +184,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     const candidate = this.#oldest(WINDOW);
     const sketch = this.#sketch;
     // Ties go to the incumbent: a newcomer must show it is used more, or scans would churn main.
-    if (sketch.frequency(this.#hashes[candidate]) <= sketch.frequency(this.#hashes[mainVictim])) {
+    if (sketch.frequency(this.#meta[candidate] & ~3) <= sketch.frequency(this.#meta[mainVictim] & ~3)) {
       return candidate;
     }
     this.#moveTo(PROBATION, candidate);
@@ -160,10 +193,10 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
 
   /** Links a new entry in at the front of the window, overflowing the window's oldest into probation. */
   protected override link(slot: number): void {
-    const hash = this.#pendingHash;
-    this.#hashes[slot] = hash;
+    // The low two bits hold the segment; the sketch reads only the high bits.
+    const hash = murmur3(this.#pendingKey) & ~3;
+    this.#meta[slot] = hash | WINDOW;
     this.#sketch.increment(hash);
-    this.#segment[slot] = WINDOW;
     super.link(slot);
     this.#heads[WINDOW] = slot;
     this.#counts[WINDOW]++;
@@ -173,23 +206,20 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
 
   /** Unlinks `slot`, handing its segment's start on to the next entry when it was the first. */
   protected override unlink(slot: number): void {
-    const segment = this.#segment[slot];
+    const segment = this.#meta[slot] & 3;
     if (this.#heads[segment] === slot) this.#heads[segment] = this.next[slot];
     this.#counts[segment]--;
+    this.#meta[slot] |= FREE;
     super.unlink(slot);
   }
 
   protected override resized(slots: number, cleared: boolean): void {
-    const segment = new Uint8Array(slots);
-    const hashes = new Uint32Array(slots);
+    const meta = new Uint32Array(slots);
     if (cleared) {
       this.#counts.fill(0);
-    } else {
-      segment.set(this.#segment);
-      hashes.set(this.#hashes);
-    }
-    this.#segment = segment;
-    this.#hashes = hashes;
+      this.#queuedHits = 0;
+    } else meta.set(this.#meta);
+    this.#meta = meta;
     // Without an entry bound the sketch grows with the slots; it starts afresh, which costs little
     // since growth doubles and so happens a few times in a cache's life.
     if (this.#maxEntries === Infinity || cleared) {
@@ -207,6 +237,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     this.#climber.sample(this.#sampleHits / this.#sampleGets);
     this.#sampleGets = 0;
     this.#sampleHits = 0;
+    this.#sampleLength = Math.max(MIN_SAMPLE, SAMPLE_PER_ENTRY * this.size);
     const max = this.#windowMax();
     while (this.#counts[WINDOW] > max) this.#moveTo(PROBATION, this.#oldest(WINDOW));
   }
@@ -226,7 +257,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   #moveTo(segment: number, slot: number): void {
     this.unlink(slot);
     linkBefore(this.next, this.prev, slot, this.#start(segment));
-    this.#segment[slot] = segment;
+    this.#meta[slot] = (this.#meta[slot] & ~3) | segment;
     this.#heads[segment] = slot;
     this.#counts[segment]++;
   }
