@@ -29,6 +29,8 @@ export interface HttpDeps {
   self: { http: string; grpc: string };
   /** The node's ring, for the status page; absent until it is built. */
   ring?: StatusRing;
+  /** The HTTP URLs on this node's ring, itself included, reported by /healthz (default: itself). */
+  members?: () => string[];
 }
 
 const PREFIX = "/_cache/";
@@ -151,7 +153,12 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
           new Response(body, { headers: { "content-type": deps.metrics.contentType } })
         );
       case "/healthz":
-        return Response.json({ status: "ok", http: deps.self.http, grpc: deps.self.grpc });
+        return Response.json({
+          status: "ok",
+          http: deps.self.http,
+          grpc: deps.self.grpc,
+          members: deps.members?.() ?? [deps.self.http],
+        });
       case "/readyz":
         return deps.ready() ? text(200, "ready") : text(503, "not ready");
       case "/":
