@@ -1,0 +1,222 @@
+/**
+ * Wires one node together: the data source, the groups, the peer ring, the HTTP server (`Deno.serve`)
+ * and the gRPC server (grpc-js), and takes them down again in order.
+ * @module
+ */
+import * as grpc from "@grpc/grpc-js";
+import { Group } from "./cache/group.ts";
+import type { Getter } from "./cache/group.ts";
+import { CnfValidationError, toJson, validateCnfId } from "./cnf/cnf_metric.ts";
+import type { CnfRepository } from "./cnf/repository.ts";
+import { openRepository } from "./cnf/repository.ts";
+import { cnfMetricsHandlers, loadCnfMetricsProto } from "./cnf/service.ts";
+import type { Config } from "./config.ts";
+import type { Discovery } from "./discovery/discovery.ts";
+import { EtcdDiscovery } from "./discovery/etcd_discovery.ts";
+import { log, setLogLevel, setLogNode } from "./log.ts";
+import { NodeMetrics } from "./metrics.ts";
+import { FailureLog } from "./peers/failure_log.ts";
+import { RingPicker } from "./peers/ring_picker.ts";
+import { timedGetter, timedPicker } from "./timed_loads.ts";
+import { groupCacheHandlers, groupCacheService } from "./server/grpc.ts";
+import { HealthService } from "./server/health.ts";
+import { httpHandler } from "./server/http.ts";
+import type { StatusRing } from "./server/status.ts";
+import { tolerantService } from "./server/proto.ts";
+
+/** The group whose source is the CNF-metrics table. */
+export const METRICS_GROUP = "metrics";
+
+/** A running node. */
+export interface RunningNode {
+  /** This node's HTTP base URL, its id on the ring. */
+  readonly httpUrl: string;
+  /** This node's gRPC host:port. */
+  readonly grpcAddress: string;
+  readonly groups: ReadonlyMap<string, Group>;
+  readonly picker: RingPicker;
+  /** etcd membership, when `etcd.endpoints` is set; undefined for static peers. */
+  readonly discovery: Discovery | undefined;
+  readonly repository: CnfRepository;
+  /** Stops taking requests, lets in-flight ones finish (up to the shutdown timeout), closes everything. */
+  close(): Promise<void>;
+}
+
+function cnfGetter(repo: CnfRepository): Getter {
+  return async (key) => {
+    try {
+      validateCnfId(key);
+    } catch (e) {
+      // A key that cannot be a CNF id has no row; the database is not asked.
+      if (e instanceof CnfValidationError) return null;
+      throw e;
+    }
+    const metric = await repo.get(key);
+    return metric ? toJson(metric) : null;
+  };
+}
+
+function bindGrpc(server: grpc.Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync(
+      address,
+      grpc.ServerCredentials.createInsecure(),
+      (err, port) => err ? reject(err) : resolve(port),
+    )
+  );
+}
+
+function withTimeout(work: Promise<void>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  return Promise.race([work.then(() => true), timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Starts a node from a validated configuration.
+ *
+ * @param config The node's configuration.
+ * @returns The running node, listening on both ports.
+ */
+export async function startNode(config: Config): Promise<RunningNode> {
+  setLogLevel(config.log.level);
+  const repository = await openRepository(config.database.url, { timeoutMs: config.database.timeoutMs });
+  // Groups exist before either server listens, so no request can find its group missing. They route to
+  // peers once the ring is built, which needs this node's own HTTP address.
+  const groups = new Map<string, Group>();
+  const metrics = new NodeMetrics(() => groups.values(), () => repository.reads);
+  for (const g of config.groups) {
+    groups.set(
+      g.name,
+      new Group({
+        name: g.name,
+        getter: timedGetter(
+          g.name === METRICS_GROUP ? cnfGetter(repository) : () => Promise.resolve(null),
+          metrics.loadObserver(g.name, "source"),
+        ),
+        cacheBytes: g.cacheBytes,
+        hotCacheFraction: g.hotCacheFraction,
+        ttlMs: g.ttlMs,
+        negativeTtlMs: g.negativeTtlMs,
+        policy: g.policy,
+      }),
+    );
+  }
+  let ready = false;
+  const handlerDeps = {
+    groups,
+    token: config.peers.token,
+    maxKeyBytes: config.limits.maxKeyBytes,
+    maxValueBytes: config.limits.maxValueBytes,
+    metrics,
+    ready: () => ready,
+    self: { http: "", grpc: "" },
+    members: (): string[] => [],
+    ring: undefined as StatusRing | undefined,
+  };
+
+  const grpcServer = new grpc.Server({
+    "grpc.max_receive_message_length": config.limits.maxValueBytes + 64 * 1024,
+  });
+  const health = new HealthService(["groupcachepb.GroupCache", "cnfmetricspb.CnfMetricsService"]);
+  grpcServer.addService(groupCacheService(), groupCacheHandlers(handlerDeps));
+  grpcServer.addService(health.definition(), health.handlers());
+  const metricsGroup = groups.get(METRICS_GROUP);
+  if (metricsGroup) {
+    grpcServer.addService(
+      tolerantService(loadCnfMetricsProto()),
+      cnfMetricsHandlers({
+        repo: repository,
+        get: async (id) => (await metricsGroup.get(id))?.toBytes() ?? null,
+        invalidate: (id) => metricsGroup.delete(id),
+      }),
+    );
+  }
+  const grpcPort = await bindGrpc(grpcServer, `${config.host}:${config.grpcPort}`).catch(async (e) => {
+    await repository.close();
+    throw new Error(`cannot listen for gRPC on ${config.host}:${config.grpcPort}: ${e.message}`);
+  });
+  const grpcAddress = `${config.host}:${grpcPort}`;
+  handlerDeps.self.grpc = grpcAddress;
+
+  let httpServer: Deno.HttpServer<Deno.NetAddr>;
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  try {
+    httpServer = Deno.serve({
+      hostname: config.host,
+      port: config.httpPort,
+      onListen: (addr) => listening.resolve(addr),
+      onError: (e) => {
+        log("error", "http handler failed", { error: e });
+        return new Response("internal error\n", { status: 500 });
+      },
+    }, httpHandler(handlerDeps));
+  } catch (e) {
+    grpcServer.forceShutdown();
+    await repository.close();
+    throw new Error(`cannot listen for HTTP on ${config.host}:${config.httpPort}: ${(e as Error).message}`);
+  }
+  const httpAddr = await listening.promise;
+  const httpUrl = `http://${config.host}:${httpAddr.port}`;
+  handlerDeps.self.http = httpUrl;
+  setLogNode(httpUrl);
+
+  const picker = new RingPicker(httpUrl, config.peers.protocol, {
+    token: config.peers.token,
+    timeoutMs: config.peers.timeoutMs,
+    metrics,
+    failures: new FailureLog(),
+  }, config.peers.vnodes);
+  handlerDeps.members = () => picker.members();
+  let discovery: Discovery | undefined;
+  if (config.etcd.endpoints.length > 0) {
+    discovery = await EtcdDiscovery.start({
+      endpoints: config.etcd.endpoints,
+      leaseTtlS: config.etcd.leaseTtlS,
+      self: { http: httpUrl, grpc: grpcAddress },
+      onMembers: (peers) => picker.setPeers(peers),
+    });
+  } else {
+    picker.setPeers(config.peers.static);
+  }
+  metrics.ringMembers = () => picker.members().length;
+  handlerDeps.ring = picker;
+  for (const group of groups.values()) {
+    group.setPeers(timedPicker(picker, metrics.loadObserver(group.name, "peer")));
+  }
+  ready = true;
+  log("info", "node started", {
+    http: httpUrl,
+    grpc: grpcAddress,
+    peers: config.peers.static.map((p) => p.http).join(",") || "none",
+    etcd: config.etcd.endpoints.join(",") || "none",
+    protocol: config.peers.protocol,
+    db: config.database.url.replace(/\/\/[^@/]*@/, "//***@"),
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      // Leave etcd first: the others drop this node at once while it still answers their requests.
+      await discovery?.close();
+      ready = false;
+      health.setServing(false);
+      health.endWatches();
+      const grpcDone = new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+      const finished = await withTimeout(
+        Promise.all([httpServer.shutdown(), grpcDone]).then(() => {}),
+        config.shutdownTimeoutMs,
+      );
+      if (!finished) {
+        log("warn", "in-flight requests did not finish in time", { timeout_ms: config.shutdownTimeoutMs });
+        grpcServer.forceShutdown();
+      }
+      picker.close();
+      await repository.close();
+      log("info", "node stopped", { http: httpUrl });
+    })();
+    return closing;
+  };
+
+  return { httpUrl, grpcAddress, groups, picker, discovery, repository, close };
+}
