@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { parseFlags, replay, traceKeys, UsageError } from "../../scripts/hitratio.ts";
+import { parseFlags, replay, replayKeys, traceKeys, UsageError } from "../../scripts/hitratio.ts";
+import { beladyHits } from "../../scripts/_belady.ts";
+import { policies } from "../../src/cache/policies.ts";
+import { random } from "./_random.ts";
 
 function gzip(text: string): ReadableStream<Uint8Array<ArrayBuffer>> {
   return new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
@@ -71,4 +74,30 @@ Deno.test({
     assert.equal(result.requests, 6015);
     assert.equal((result.hitRatio * 100).toFixed(1), "11.2");
   },
+});
+
+Deno.test("hitratio opt scores Belady's optimum on a tiny trace as computed by hand", async () => {
+  // 1 2 1 3 2 1 4 1 at capacity 2: 1 miss, 2 miss, 1 hit, 3 miss (evicts 1, next used at 5, after 2 at 4),
+  // 2 hit, 1 miss (evicts 3, never used again), 4 miss (evicts 2, never again), 1 hit: 3 hits.
+  assert.deepEqual(await replay(gzip(TINY), "opt", 2), {
+    policy: "opt",
+    capacity: 2,
+    requests: 8,
+    hits: 3,
+    hitRatio: 0.375,
+  });
+  assert.equal(beladyHits(["a", "b", "c", "a", "b"], 2), 1);
+  assert.equal(beladyHits(["a", "b", "a", "b"], 1), 0);
+  assert.equal(beladyHits(["a", "a", "a"], 1), 2);
+  assert.deepEqual(parseFlags(["--trace", "t", "--capacity", "1", "--policy", "opt"]).policy, "opt");
+  await assert.rejects(replayKeys(traceKeys(gzip(TINY)), "opt", 2), /opt needs the whole trace first/);
+});
+
+Deno.test("hitratio: opt is never beaten by any policy on a random trace", async () => {
+  const rand = random(3);
+  const keys = Array.from({ length: 3_000 }, () => String(Math.floor(rand() ** 2 * 300)));
+  const opt = (await replayKeys(keys, "opt", 50)).hits;
+  for (const policy of Object.keys(policies)) {
+    assert.ok((await replayKeys(keys, policy, 50)).hits <= opt, policy);
+  }
 });

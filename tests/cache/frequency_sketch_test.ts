@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { FrequencySketch } from "../../src/cache/_frequency_sketch.ts";
+import { murmur3 } from "../../src/cache/_hash.ts";
+
+Deno.test("FrequencySketch counts each key and saturates at 15", () => {
+  const sketch = new FrequencySketch(1_000);
+  const hashes = Array.from({ length: 200 }, (_, i) => murmur3(`key:${i}`));
+  hashes.forEach((h, i) => {
+    for (let n = 0; n < i % 20; n++) sketch.increment(h);
+  });
+  let over = 0;
+  hashes.forEach((h, i) => {
+    const estimate = sketch.frequency(h);
+    // Count-min never underestimates; collisions may add a little.
+    assert.ok(estimate >= Math.min(15, i % 20), `key ${i}: ${estimate}`);
+    over += estimate - Math.min(15, i % 20);
+  });
+  assert.ok(over / hashes.length < 0.5, `mean overestimate ${over / hashes.length}`);
+  assert.equal(sketch.frequency(hashes[19]), 15);
+});
+
+Deno.test("FrequencySketch halves every counter on demand and after sampleSize additions", async (t) => {
+  await t.step("halve() rounds each count down to half", () => {
+    const sketch = new FrequencySketch(64);
+    for (let n = 0; n < 9; n++) sketch.increment(1234567);
+    for (let n = 0; n < 4; n++) sketch.increment(7654321);
+    sketch.halve();
+    assert.equal(sketch.frequency(1234567), 4);
+    assert.equal(sketch.frequency(7654321), 2);
+  });
+
+  await t.step("the sample period triggers it on its own", () => {
+    const sketch = new FrequencySketch(1_024);
+    assert.equal(sketch.sampleSize, 10_240);
+    const hot = murmur3("hot");
+    for (let n = 0; n < 8; n++) sketch.increment(hot);
+    // Distinct keys until just before the period ends: no halving yet.
+    let i = 0;
+    for (; i < sketch.sampleSize - 8 - 1; i++) sketch.increment(murmur3(`cold:${i}`));
+    const before = sketch.frequency(hot);
+    assert.ok(before >= 8);
+    sketch.increment(murmur3(`cold:${i}`));
+    const after = sketch.frequency(hot);
+    assert.ok(after === before >> 1 || after === (before + 1) >> 1, `${before} halved to ${after}`);
+  });
+});

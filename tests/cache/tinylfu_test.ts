@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { TinyLfuCache } from "../../src/cache/tinylfu.ts";
+import { HillClimber } from "../../src/cache/_hill_climber.ts";
+import { random } from "./_random.ts";
+
+function entries(maxEntries: number, onEvict?: (key: string) => void) {
+  return new TinyLfuCache<true>({ maxEntries, maxBytes: 1e9, sizeOf: () => 1, onEvict });
+}
+
+Deno.test("TinyLfuCache keeps frequently used entries through a scan that flushes LRU", () => {
+  const cache = entries(100);
+  const access = (k: string) => cache.get(k) ?? cache.set(k, true);
+  for (let round = 0; round < 5; round++) for (let i = 0; i < 50; i++) access(`hot:${i}`);
+  for (let i = 0; i < 1_000; i++) access(`scan:${i}`);
+  let kept = 0;
+  for (let i = 0; i < 50; i++) if (cache.get(`hot:${i}`) !== undefined) kept++;
+  assert.ok(kept >= 45, `kept ${kept} of 50 hot keys`);
+});
+
+Deno.test("TinyLfuCache admits a newcomer only when it is used more than main's victim", () => {
+  const evicted: string[] = [];
+  const cache = entries(3, (k) => evicted.push(k));
+  for (const key of ["a", "b", "c", "a", "b", "a", "b"]) cache.get(key) ?? cache.set(key, true);
+  cache.set("x", true); // x pushes c (used once) out of the window; c loses to main's a or b
+  assert.deepEqual(evicted, ["c"]);
+  cache.set("y", true); // x, used once, loses
+  assert.deepEqual(evicted, ["c", "x"]);
+  for (let i = 0; i < 5; i++) cache.get("y");
+  cache.set("z", true); // y, now used six times, beats a or b, used three times
+  assert.equal(evicted.length, 3);
+  assert.ok(evicted[2] === "a" || evicted[2] === "b", evicted.join());
+  assert.equal(cache.get("y"), true);
+});
+
+Deno.test("TinyLfuCache window grows on a recency-friendly workload, then shrinks on a frequency-friendly one", () => {
+  const rand = random(42);
+  const cache = entries(200);
+  const access = (k: string) => cache.get(k) ?? cache.set(k, true);
+  assert.equal(cache.windowFraction, 0.01);
+  // Recency: new keys keep arriving and are reused soon after, then never again.
+  for (let t = 0; t < 40_000; t++) access(`recent:${Math.max(0, (t >> 2) - Math.floor(rand() ** 3 * 400))}`);
+  const afterRecency = cache.windowFraction;
+  assert.ok(afterRecency > 0.3, `window after the recency phase: ${afterRecency}`);
+  // Frequency: 150 hot keys between one-off scan keys; LRU's 200 entries cannot hold the hot set.
+  for (let t = 0; t < 80_000; t++) access(rand() < 0.5 ? `hot:${Math.floor(rand() * 150)}` : `scan:${t}`);
+  const afterFrequency = cache.windowFraction;
+  assert.ok(afterFrequency < afterRecency - 0.2, `window went ${afterRecency} -> ${afterFrequency}`);
+  assert.ok(cache.windowSize <= Math.round(afterFrequency * cache.size) + 1);
+});
+
+Deno.test("TinyLfuCache growing an entry alone in its segment evicts others, not it", () => {
+  const cache = new TinyLfuCache<string>({ maxBytes: 10, sizeOf: (v) => v.length });
+  for (const k of ["a", "b", "c"]) cache.set(k, "1");
+  cache.set("c", "12345678"); // c is the whole window
+  assert.equal(cache.get("c"), "12345678");
+  assert.equal(cache.size, 1);
+});
+
+Deno.test("TinyLfuCache byte-bounded: grows its sketch with its slots, and clear starts afresh", () => {
+  const cache = new TinyLfuCache<string>({ maxBytes: 50_000, sizeOf: (v) => v.length });
+  for (let i = 0; i < 20_000; i++) {
+    const key = `k${i % 3_000}`;
+    if (cache.get(key) === undefined) cache.set(key, "value");
+  }
+  assert.ok(cache.bytes <= 50_000);
+  cache.clear();
+  assert.equal(cache.size, 0);
+  assert.equal(cache.windowSize, 0);
+  cache.set("a", "1");
+  assert.equal(cache.get("a"), "1");
+});
+
+Deno.test("HillClimber steps up first, turns round when the hit ratio drops, and stays in range", () => {
+  const climber = new HillClimber(0.5, 0, 1);
+  const first = climber.sample(0.5);
+  assert.ok(first > 0.5);
+  const second = climber.sample(0.52); // better: keep going up
+  assert.ok(second > first);
+  const third = climber.sample(0.51); // worse: turn round
+  assert.ok(third < second);
+  for (let i = 0; i < 200; i++) climber.sample(0.4 - i * 0.001); // always worse: flips every time
+  assert.ok(climber.fraction >= 0 && climber.fraction <= 1);
+  const low = new HillClimber(0, 0, 1);
+  low.sample(0.9);
+  low.sample(0.1); // a large drop: back down, clamped at 0
+  assert.equal(low.fraction, 0);
+});
