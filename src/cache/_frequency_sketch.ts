@@ -19,8 +19,8 @@ const BLOCK_WORDS = 16;
 const QUEUE = 64;
 /** The largest value a 4-bit counter holds. */
 const MAX_COUNT = 15;
-/** Additions per counter between halvings: ten per entry, so a key needs a steady rate to stay hot. */
-const SAMPLE_FACTOR = 10;
+/** Additions per counter between halvings: four per entry, so popularity fades within a few cache turnovers. */
+const SAMPLE_FACTOR = 4;
 
 /**
  * Approximate access counts of 32-bit key hashes, saturating at 15. Counters are packed eight to a

@@ -34,7 +34,7 @@ const PROTECTED_SHARE = 0.8;
 /** Gets per hill-climbing sample, per entry the cache holds: enough to tell a real change from noise. */
 const SAMPLE_PER_ENTRY = 0.5;
 /** The fewest gets in a sample, so tiny caches do not adapt on noise. */
-const MIN_SAMPLE = 512;
+const MIN_SAMPLE = 256;
 
 /**
  * A byte-bounded (and optionally entry-bounded) W-TinyLFU cache with per-entry absolute expiry and the

@@ -31,7 +31,7 @@ Deno.test("FrequencySketch halves every counter on demand and after sampleSize a
 
   await t.step("the sample period triggers it on its own", () => {
     const sketch = new FrequencySketch(1_024);
-    assert.equal(sketch.sampleSize, 10_240);
+    assert.equal(sketch.sampleSize, 4_096);
     const hot = murmur3("hot");
     for (let n = 0; n < 8; n++) sketch.increment(hot);
     // Distinct keys until just before the period ends: no halving yet.
