@@ -12,11 +12,6 @@ const ROWS = 4;
  * per row, so counting a use costs one cache miss rather than one per row.
  */
 const BLOCK_WORDS = 16;
-/**
- * Increments queued before they are applied together. Each one is a likely cache miss; applied in a
- * tight loop, the misses of independent increments overlap instead of stalling every `get` in turn.
- */
-const QUEUE = 64;
 /** The largest value a 4-bit counter holds. */
 const MAX_COUNT = 15;
 /** Additions per counter between halvings: four per entry, so popularity fades within a few cache turnovers. */
@@ -44,8 +39,7 @@ export class FrequencySketch {
   /** Right shift that turns a scattered 32-bit hash into a block number. */
   readonly #shift: number;
   #additions = 0;
-  readonly #queue = new Int32Array(QUEUE);
-  #queued = 0;
+  #halvings = 0;
 
   /**
    * Makes a sketch with zeroed counters sized for about `capacity` distinct hot keys.
@@ -70,7 +64,6 @@ export class FrequencySketch {
    * @returns The estimate, 0 to 15.
    */
   frequency(hash: number): number {
-    if (this.#queued !== 0) this.#apply();
     const table = this.#table;
     const base = this.#block(hash);
     const spread = mix(hash);
@@ -83,49 +76,54 @@ export class FrequencySketch {
     return min;
   }
 
+  /** Halvings so far; a caller that keeps counts of its own ages them by the difference. */
+  get halvings(): number {
+    return this.#halvings;
+  }
+
   /**
-   * Counts one occurrence of `hash`, halving every counter once `sampleSize` additions have been made.
+   * Counts one occurrence of `hash`: adds it and counts the addition.
    *
    * @param hash A 32-bit hash of the key.
    */
   increment(hash: number): void {
-    this.#queue[this.#queued++] = hash;
-    if (this.#queued === QUEUE) this.#apply();
+    this.add(hash, 1);
+    this.tick();
   }
 
-  /** Applies the queued increments. */
-  #apply(): void {
-    const queue = this.#queue;
-    const count = this.#queued;
-    this.#queued = 0;
-    for (let i = 0; i < count; i++) this.#add(queue[i]);
+  /**
+   * Counts one addition toward the next halving, without touching any counter: for a caller that
+   * keeps a resident key's recent count itself and hands it over with {@linkcode add} later.
+   */
+  tick(): void {
+    if (++this.#additions >= this.sampleSize) this.halve();
   }
 
-  /** Adds one to each of `hash`'s counters that is not saturated. */
-  #add(hash: number): void {
+  /**
+   * Adds `count` to each of `hash`'s counters, saturating at 15; does not count toward halving.
+   *
+   * @param hash A 32-bit hash of the key.
+   * @param count How many occurrences to add.
+   */
+  add(hash: number, count: number): void {
     const table = this.#table;
     const base = this.#block(hash);
     const spread = mix(hash);
-    let added = false;
     for (let row = 0; row < ROWS; row++) {
       const bits = spread >>> (row << 3);
       const at = base + (row << 2) + (bits & 3);
       const shift = bits & 0x1c;
-      if (((table[at] >>> shift) & 0xf) !== MAX_COUNT) {
-        table[at] += 1 << shift;
-        added = true;
-      }
+      const room = MAX_COUNT - ((table[at] >>> shift) & 0xf);
+      table[at] += (count < room ? count : room) << shift;
     }
-    // Saturated keys do not count, so a few very hot keys cannot force halvings on their own.
-    if (added && ++this.#additions >= this.sampleSize) this.halve();
   }
 
   /** Halves every counter (rounding down), as happens on its own every `sampleSize` additions. */
   halve(): void {
-    if (this.#queued !== 0) this.#apply();
     const table = this.#table;
     for (let i = 0; i < table.length; i++) table[i] = (table[i] >>> 1) & 0x77777777;
     this.#additions >>>= 1;
+    this.#halvings++;
   }
 
   /** The first word of the block that holds all of `hash`'s counters. */

@@ -21,6 +21,15 @@ const PROTECTED = 2;
 /** The segment bits of a slot that holds no entry, so a queued hit for it is skipped. */
 const FREE = 3;
 /**
+ * A slot's meta word: bits 0-1 its segment, 2-5 its uses since it was last handed to the sketch, 6-9 the
+ * sketch's halving count (mod 16) when those uses were counted, 10-31 the top 22 bits of its key's hash.
+ * Keeping a resident entry's recent uses here means a hit never touches the sketch, whose random access
+ * would cost a cache miss; they are handed over when the entry leaves.
+ */
+const USES_SHIFT = 2;
+const EPOCH_SHIFT = 6;
+const HASH_MASK = ~0x3ff;
+/**
  * Hits queued before their bookkeeping (sketch count, segment move) is done together. Each is a few
  * likely cache misses; done in one loop, the misses of independent hits overlap, which makes `get` about
  * twice as fast on a cache larger than the CPU's caches. The queue is emptied before any eviction.
@@ -55,8 +64,8 @@ const MIN_SAMPLE = 256;
  */
 export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   /**
-   * Per slot, the key's hash with its low two bits replaced by the slot's segment: one array, so a hit
-   * reads one more cache line than LRU, not two.
+   * Per slot: segment, recent uses and the key's hash (see {@linkcode USES_SHIFT}), in one array, so a
+   * hit reads one cache line more than LRU.
    */
   #meta = new Uint32Array(this.next.length);
   /** The newest slot of each segment, valid while its count is not 0. */
@@ -146,8 +155,13 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     const meta = this.#meta[slot];
     // A slot freed and reused by another key meanwhile is counted for that key: a rare, harmless error.
     if ((meta & 3) === FREE) return;
-    this.#sketch.increment(meta & ~3);
+    const sketch = this.#sketch;
+    const uses = this.#recentUses(meta) + 1;
+    // A saturated count does not count toward halving, so a few very hot keys cannot force it alone.
+    if (uses <= 15) sketch.tick();
     const segment = meta & 3;
+    this.#meta[slot] = (meta & HASH_MASK) | ((sketch.halvings & 15) << EPOCH_SHIFT) |
+      ((uses < 15 ? uses : 15) << USES_SHIFT) | segment;
     if (segment === PROBATION) {
       this.#moveTo(PROTECTED, slot);
       const counts = this.#counts;
@@ -182,9 +196,8 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     if (mainVictim === 0) return this.#oldest(WINDOW);
     if (counts[WINDOW] === 0 || counts[WINDOW] < this.#windowMax()) return mainVictim;
     const candidate = this.#oldest(WINDOW);
-    const sketch = this.#sketch;
     // Ties go to the incumbent: a newcomer must show it is used more, or scans would churn main.
-    if (sketch.frequency(this.#meta[candidate] & ~3) <= sketch.frequency(this.#meta[mainVictim] & ~3)) {
+    if (this.#frequency(candidate) <= this.#frequency(mainVictim)) {
       return candidate;
     }
     this.#moveTo(PROBATION, candidate);
@@ -193,10 +206,10 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
 
   /** Links a new entry in at the front of the window, overflowing the window's oldest into probation. */
   protected override link(slot: number): void {
-    // The low two bits hold the segment; the sketch reads only the high bits.
-    const hash = murmur3(this.#pendingKey) & ~3;
-    this.#meta[slot] = hash | WINDOW;
-    this.#sketch.increment(hash);
+    const sketch = this.#sketch;
+    sketch.tick();
+    this.#meta[slot] = (murmur3(this.#pendingKey) & HASH_MASK) | ((sketch.halvings & 15) << EPOCH_SHIFT) |
+      (1 << USES_SHIFT) | WINDOW;
     super.link(slot);
     this.#heads[WINDOW] = slot;
     this.#counts[WINDOW]++;
@@ -204,13 +217,34 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     if (this.#counts[WINDOW] > this.#windowMax()) this.#moveTo(PROBATION, this.#oldest(WINDOW));
   }
 
-  /** Unlinks `slot`, handing its segment's start on to the next entry when it was the first. */
+  /** Unlinks a leaving entry, handing its recent uses to the sketch so they count if it comes back. */
   protected override unlink(slot: number): void {
+    const meta = this.#meta[slot];
+    const uses = this.#recentUses(meta);
+    if (uses !== 0) this.#sketch.add(meta & HASH_MASK, uses);
+    this.#detach(slot);
+    this.#meta[slot] = meta | FREE;
+  }
+
+  /** Takes `slot` out of its segment, handing the segment's start on when it was the first. */
+  #detach(slot: number): void {
     const segment = this.#meta[slot] & 3;
     if (this.#heads[segment] === slot) this.#heads[segment] = this.next[slot];
     this.#counts[segment]--;
-    this.#meta[slot] |= FREE;
     super.unlink(slot);
+  }
+
+  /** Uses of a resident entry's key: the sketch's history plus the entry's own recent uses. */
+  #frequency(slot: number): number {
+    const meta = this.#meta[slot];
+    const count = this.#sketch.frequency(meta & HASH_MASK) + this.#recentUses(meta);
+    return count < 15 ? count : 15;
+  }
+
+  /** The recent uses in `meta`, halved once for each sketch halving since they were counted. */
+  #recentUses(meta: number): number {
+    const age = (this.#sketch.halvings - (meta >>> EPOCH_SHIFT)) & 15;
+    return age < 4 ? ((meta >>> USES_SHIFT) & 15) >>> age : 0;
   }
 
   protected override resized(slots: number, cleared: boolean): void {
@@ -255,7 +289,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
 
   /** Moves a linked `slot` to the front of `segment`. */
   #moveTo(segment: number, slot: number): void {
-    this.unlink(slot);
+    this.#detach(slot);
     linkBefore(this.next, this.prev, slot, this.#start(segment));
     this.#meta[slot] = (this.#meta[slot] & ~3) | segment;
     this.#heads[segment] = slot;
