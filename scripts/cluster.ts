@@ -5,6 +5,7 @@
  * terminal through the process ids recorded in .cluster/pids.json, never by process name.
  * @module
  */
+import { type RunningPrometheus, startPrometheus } from "./_prometheus.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const DATA = `${ROOT}.cluster`;
@@ -72,7 +73,7 @@ async function readProcfile(vars: Record<string, string[]>): Promise<ProcEntry[]
 }
 
 /** Copies a child's output to ours, each line prefixed with its name. */
-async function prefixLines(name: string, stream: ReadableStream<Uint8Array>): Promise<void> {
+async function prefixLines(name: string, stream: ReadableStream<Uint8Array<ArrayBuffer>>): Promise<void> {
   let rest = "";
   for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
     const lines = (rest + chunk).split("\n");
@@ -245,6 +246,8 @@ async function stopRunning(): Promise<number> {
   return 0;
 }
 
+let prometheus: RunningPrometheus | null = null;
+
 async function run(): Promise<number> {
   if (!(await hasCommand("etcd"))) {
     console.error(
@@ -326,17 +329,28 @@ async function run(): Promise<number> {
       const ready = await Promise.all([2222, 2223, 2224].map((p) => answers(`http://127.0.0.1:${p}/readyz`)));
       return ready.every(Boolean);
     }, [...etcds, ...nodes]);
+    prometheus = await startPrometheus({ dataDir: `${DATA}/prometheus`, port: 9090 }).catch((e) => {
+      say(`Prometheus did not start: ${(e as Error).message}`);
+      return null;
+    });
+    rows.push(
+      prometheus
+        ? ["prometheus", prometheus.url, "scrapes the three nodes (config/prometheus.yml)"]
+        : ["prometheus", "not started", "install the Debian package prometheus to have it"],
+    );
     say("cluster ready:");
-    for (const r of rows) say(`  ${r[0].padEnd(8)} ${r[1].padEnd(28)} ${r[2]}`);
+    for (const r of rows) say(`  ${r[0].padEnd(10)} ${r[1].padEnd(28)} ${r[2]}`);
     say(
       "try: curl http://127.0.0.1:2222/_cache/metrics/CNF-001   (Ctrl-C or deno task cluster:stop to stop)",
     );
     const anyExit = Promise.race(children.map((c) => c.status));
     await Promise.race([stopped.promise, anyExit]);
+    await prometheus?.stop();
     await stopAll();
     return 0;
   } catch (e) {
     say(`cannot start the cluster: ${(e as Error).message}`);
+    await prometheus?.stop();
     await stopAll();
     return 1;
   }

@@ -22,6 +22,7 @@ import { groupCacheHandlers, groupCacheService } from "./server/grpc.ts";
 import { HealthService } from "./server/health.ts";
 import { httpHandler } from "./server/http.ts";
 import type { StatusRing } from "./server/status.ts";
+import { loadTransport } from "./server/tls.ts";
 import { tolerantService } from "./server/proto.ts";
 
 /** The group whose source is the CNF-metrics table. */
@@ -56,13 +57,13 @@ function cnfGetter(repo: CnfRepository): Getter {
   };
 }
 
-function bindGrpc(server: grpc.Server, address: string): Promise<number> {
+function bindGrpc(
+  server: grpc.Server,
+  address: string,
+  credentials: grpc.ServerCredentials,
+): Promise<number> {
   return new Promise((resolve, reject) =>
-    server.bindAsync(
-      address,
-      grpc.ServerCredentials.createInsecure(),
-      (err, port) => err ? reject(err) : resolve(port),
-    )
+    server.bindAsync(address, credentials, (err, port) => err ? reject(err) : resolve(port))
   );
 }
 
@@ -80,6 +81,7 @@ function withTimeout(work: Promise<void>, ms: number): Promise<boolean> {
  */
 export async function startNode(config: Config): Promise<RunningNode> {
   setLogLevel(config.log.level);
+  const transport = await loadTransport(config.tls);
   const repository = await openRepository(config.database.url, { timeoutMs: config.database.timeoutMs });
   // Groups exist before either server listens, so no request can find its group missing. They route to
   // peers once the ring is built, which needs this node's own HTTP address.
@@ -111,8 +113,8 @@ export async function startNode(config: Config): Promise<RunningNode> {
     metrics,
     ready: () => ready,
     self: { http: "", grpc: "" },
-    members: (): string[] => [],
     ring: undefined as StatusRing | undefined,
+    members: (): string[] => [],
   };
 
   const grpcServer = new grpc.Server({
@@ -132,10 +134,13 @@ export async function startNode(config: Config): Promise<RunningNode> {
       }),
     );
   }
-  const grpcPort = await bindGrpc(grpcServer, `${config.host}:${config.grpcPort}`).catch(async (e) => {
-    await repository.close();
-    throw new Error(`cannot listen for gRPC on ${config.host}:${config.grpcPort}: ${e.message}`);
-  });
+  const grpcPort = await bindGrpc(grpcServer, `${config.host}:${config.grpcPort}`, transport.grpcServer)
+    .catch(
+      async (e) => {
+        await repository.close();
+        throw new Error(`cannot listen for gRPC on ${config.host}:${config.grpcPort}: ${e.message}`);
+      },
+    );
   const grpcAddress = `${config.host}:${grpcPort}`;
   handlerDeps.self.grpc = grpcAddress;
 
@@ -143,6 +148,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
   const listening = Promise.withResolvers<Deno.NetAddr>();
   try {
     httpServer = Deno.serve({
+      ...transport.serve,
       hostname: config.host,
       port: config.httpPort,
       onListen: (addr) => listening.resolve(addr),
@@ -157,7 +163,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
     throw new Error(`cannot listen for HTTP on ${config.host}:${config.httpPort}: ${(e as Error).message}`);
   }
   const httpAddr = await listening.promise;
-  const httpUrl = `http://${config.host}:${httpAddr.port}`;
+  const httpUrl = `${transport.scheme}://${config.host}:${httpAddr.port}`;
   handlerDeps.self.http = httpUrl;
   setLogNode(httpUrl);
 
@@ -166,6 +172,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
     timeoutMs: config.peers.timeoutMs,
     metrics,
     failures: new FailureLog(),
+    ...transport.peer,
   }, config.peers.vnodes);
   handlerDeps.members = () => picker.members();
   let discovery: Discovery | undefined;
@@ -176,6 +183,8 @@ export async function startNode(config: Config): Promise<RunningNode> {
       self: { http: httpUrl, grpc: grpcAddress },
       onMembers: (peers) => picker.setPeers(peers),
     });
+    const etcd = discovery;
+    metrics.watchEtcd(() => etcd.connected());
   } else {
     picker.setPeers(config.peers.static);
   }
@@ -213,6 +222,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
       }
       picker.close();
       await repository.close();
+      transport.close();
       log("info", "node stopped", { http: httpUrl });
     })();
     return closing;
