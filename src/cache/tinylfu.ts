@@ -30,7 +30,7 @@ const USES_SHIFT = 2;
 const EPOCH_SHIFT = 6;
 const HASH_MASK = ~0x3ff;
 /**
- * Hits queued before their bookkeeping (sketch count, segment move) is done together. Each is a few
+ * Hits queued before their bookkeeping (use count, segment move) is done together. Each is a few
  * likely cache misses; done in one loop, the misses of independent hits overlap, which makes `get` about
  * twice as fast on a cache larger than the CPU's caches. The queue is emptied before any eviction.
  */
