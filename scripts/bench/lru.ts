@@ -42,28 +42,41 @@ for (let i = 0; i < KEYS; i++) keys.push(`key:${i}`);
 const values: ByteView[] = [];
 for (let i = 0; i < 1024; i++) values.push(ByteView.of(new Uint8Array(VALUE_BYTES).fill(i & 255)));
 
-// Both caches count an entry as its key's bytes (ASCII keys: their length) plus the value's bytes.
-let allBytes = 0;
-for (const key of keys) allBytes += key.length + VALUE_BYTES;
-const maxBytes = Math.floor(allBytes / 4);
-const sizeOf = (v: ByteView) => v.byteLength;
-const sizeCalculation = (v: ByteView, k: string) => v.byteLength + k.length;
-// A non-binding entry bound (the most entries maxBytes could hold) that lets lru-cache preallocate.
-const preallocMax = Math.floor(maxBytes / ("key:0".length + VALUE_BYTES));
-
 const ops = zipfKeys(OPS, KEYS, ZIPF_S, 12345);
 
-function ours(): LruCache<ByteView> {
-  return new LruCache<ByteView>({ maxBytes, sizeOf });
+// Both caches count an entry as its key's bytes (ASCII keys: their length) plus the value's bytes. The
+// bound is a quarter of the bytes of the keys the stream touches (not of all keys: a Zipf stream touches
+// few of them), so every cache is full early and evicts throughout.
+const touched = new Uint8Array(KEYS);
+let distinct = 0, touchedBytes = 0;
+for (const k of ops) {
+  if (touched[k] === 0) {
+    touched[k] = 1;
+    distinct++;
+    touchedBytes += keys[k].length + VALUE_BYTES;
+  }
 }
-function tinylfu(): TinyLfuCache<ByteView> {
-  return new TinyLfuCache<ByteView>({ maxBytes, sizeOf });
+const maxBytes = Math.floor(touchedBytes / 4);
+/** The bound for the memory fill: large enough that its entries all fit, so nothing is evicted meanwhile. */
+const memoryMaxBytes = MEMORY_ENTRIES * ("key:0000000".length + VALUE_BYTES);
+const sizeOf = (v: ByteView) => v.byteLength;
+const sizeCalculation = (v: ByteView, k: string) => v.byteLength + k.length;
+
+function ours(bound = maxBytes): LruCache<ByteView> {
+  return new LruCache<ByteView>({ maxBytes: bound, sizeOf });
 }
-function theirs(): LRUCache<string, ByteView> {
-  return new LRUCache<string, ByteView>({ maxSize: maxBytes, sizeCalculation });
+function tinylfu(bound = maxBytes): TinyLfuCache<ByteView> {
+  return new TinyLfuCache<ByteView>({ maxBytes: bound, sizeOf });
 }
-function theirsPrealloc(): LRUCache<string, ByteView> {
-  return new LRUCache<string, ByteView>({ max: preallocMax, maxSize: maxBytes, sizeCalculation });
+function theirs(bound = maxBytes, onEvict?: () => void): LRUCache<string, ByteView> {
+  const dispose = onEvict && ((_v: ByteView, _k: string, reason: string) => reason === "evict" && onEvict());
+  return new LRUCache<string, ByteView>({ maxSize: bound, sizeCalculation, dispose });
+}
+function theirsPrealloc(bound = maxBytes, onEvict?: () => void): LRUCache<string, ByteView> {
+  // A non-binding entry bound (the most entries the bound could hold) that lets lru-cache preallocate.
+  const max = Math.floor(bound / ("key:0".length + VALUE_BYTES));
+  const dispose = onEvict && ((_v: ByteView, _k: string, reason: string) => reason === "evict" && onEvict());
+  return new LRUCache<string, ByteView>({ max, maxSize: bound, sizeCalculation, dispose });
 }
 
 interface Timing {
@@ -187,6 +200,26 @@ for (const c of contenders.slice(0, LRU_CONTENDERS)) {
   }
 }
 
+// Evictions, counted on an untimed replay of the whole stream by fresh caches, so the timed caches run
+// without an eviction callback (lru-cache counts evictions only through one).
+const evictions: number[] = [];
+{
+  const lru = ours();
+  runOurs(lru, 0, OPS);
+  evictions.push(lru.stats().evictions);
+  for (const make of [theirs, theirsPrealloc]) {
+    let evicted = 0;
+    runTheirs(make(maxBytes, () => evicted++), 0, OPS);
+    evictions.push(evicted);
+  }
+  const tiny = tinylfu();
+  runTinyLfu(tiny, 0, OPS);
+  evictions.push(tiny.stats().evictions);
+}
+for (const [i, c] of contenders.entries()) {
+  if (!(evictions[i] > 0)) throw new Error(`${c.name} evicted nothing: the bound does not force eviction`);
+}
+
 interface Memory {
   heap: number;
   total: number;
@@ -210,22 +243,22 @@ function memoryPerEntry(fill: () => unknown): Memory {
 
 const memory: Memory[] = [
   memoryPerEntry(() => {
-    const cache = ours();
+    const cache = ours(memoryMaxBytes);
     for (let i = 0; i < MEMORY_ENTRIES; i++) cache.set(keys[i], values[i & 1023]);
     return cache;
   }),
   memoryPerEntry(() => {
-    const cache = theirs();
+    const cache = theirs(memoryMaxBytes);
     for (let i = 0; i < MEMORY_ENTRIES; i++) cache.set(keys[i], values[i & 1023]);
     return cache;
   }),
   memoryPerEntry(() => {
-    const cache = theirsPrealloc();
+    const cache = theirsPrealloc(memoryMaxBytes);
     for (let i = 0; i < MEMORY_ENTRIES; i++) cache.set(keys[i], values[i & 1023]);
     return cache;
   }),
   memoryPerEntry(() => {
-    const cache = tinylfu();
+    const cache = tinylfu(memoryMaxBytes);
     for (let i = 0; i < MEMORY_ENTRIES; i++) cache.set(keys[i], values[i & 1023]);
     return cache;
   }),
@@ -240,29 +273,30 @@ const hitRatio = contenders[0].hits / (slice * getsPerSlice);
 console.log(`Measured with \`deno task bench lru\` on Deno ${Deno.version.deno} (V8 ${Deno.version.v8}).`);
 console.log(
   `${KEYS.toLocaleString("en")} string keys, ${VALUE_BYTES}-byte ByteView values shared by all caches, ` +
-    `Zipf(${ZIPF_S}) key choice, ${
-      OPS.toLocaleString("en")
-    } ops in the stream (80% get, 20% set, in blocks ` +
-    `of ${GET_BLOCK} gets then ${SET_BLOCK} sets), maxBytes = ${maxBytes.toLocaleString("en")} ` +
-    `(a quarter of all entries; size = key length + value bytes for every cache), get hit ratio ` +
+    `Zipf(${ZIPF_S}) key choice, ${OPS.toLocaleString("en")} ops in the stream (80% get, 20% set, in ` +
+    `blocks of ${GET_BLOCK} gets then ${SET_BLOCK} sets) touching ${distinct.toLocaleString("en")} ` +
+    `distinct keys, maxBytes = ${maxBytes.toLocaleString("en")} (a quarter of the touched keys' ` +
+    `entries; size = key length + value bytes for every cache), get hit ratio ` +
     `${(hitRatio * 100).toFixed(1)}% (identical for all). Rates are medians over ${slice} slices of ` +
     `${SLICE.toLocaleString("en")} ops, each run by every cache in turn, after a warm-up pass; ` +
     `ratios are medians of per-slice ratios. ` +
     `Memory: ${MEMORY_ENTRIES.toLocaleString("en")} entries into a fresh cache; "+ external" adds ` +
-    `off-heap typed-array storage.`,
+    `off-heap typed-array storage, with maxBytes = ${memoryMaxBytes.toLocaleString("en")} so ` +
+    `nothing is evicted. Evictions: over one untimed replay of the stream by a fresh cache.`,
 );
 console.log();
 console.log(
-  "| cache | get ops/s | set ops/s | ours/it get | ours/it set | heap B/entry | heap + external B/entry |",
+  "| cache | get ops/s | set ops/s | ours/it get | ours/it set | evictions | heap B/entry | " +
+    "heap + external B/entry |",
 );
-console.log("| --- | --- | --- | --- | --- | --- | --- |");
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
 contenders.slice(0, LRU_CONTENDERS).forEach((c, i) => {
   const ratio = (ours: number[], theirs: number[]) =>
     i === 0 ? "-" : `${pairedRatio(ours, theirs).toFixed(2)}x`;
   console.log(
     `| ${c.name} | ${mops(median(c.gets))} | ${mops(median(c.sets))} | ` +
       `${ratio(contenders[0].gets, c.gets)} | ${ratio(contenders[0].sets, c.sets)} | ` +
-      `${memory[i].heap.toFixed(0)} | ${memory[i].total.toFixed(0)} |`,
+      `${evictions[i].toLocaleString("en")} | ${memory[i].heap.toFixed(0)} | ${memory[i].total.toFixed(0)} |`,
   );
 });
 
@@ -276,14 +310,15 @@ console.log(
 );
 console.log();
 console.log(
-  "| cache | get ops/s | set ops/s | it/LruCache get | it/LruCache set | heap B/entry | " +
+  "| cache | get ops/s | set ops/s | it/LruCache get | it/LruCache set | evictions | heap B/entry | " +
     "heap + external B/entry | it/LruCache bytes |",
 );
-console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 console.log(
   `| ${tiny.name} | ${mops(median(tiny.gets))} | ${mops(median(tiny.sets))} | ` +
     `${pairedRatio(tiny.gets, contenders[0].gets).toFixed(2)}x | ` +
-    `${pairedRatio(tiny.sets, contenders[0].sets).toFixed(2)}x | ${tinyMemory.heap.toFixed(0)} | ` +
+    `${pairedRatio(tiny.sets, contenders[0].sets).toFixed(2)}x | ` +
+    `${evictions[LRU_CONTENDERS].toLocaleString("en")} | ${tinyMemory.heap.toFixed(0)} | ` +
     `${tinyMemory.total.toFixed(0)} | ${(tinyMemory.total / memory[0].total).toFixed(2)}x |`,
 );
 

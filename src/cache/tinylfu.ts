@@ -156,7 +156,9 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     // A slot freed and reused by another key meanwhile is counted for that key: a rare, harmless error.
     if ((meta & 3) === FREE) return;
     const sketch = this.#sketch;
-    const uses = this.#recentUses(meta) + 1;
+    const halvings = sketch.halvings;
+    const age = (halvings - (meta >>> EPOCH_SHIFT)) & 15;
+    const uses = (age < 4 ? ((meta >>> USES_SHIFT) & 15) >>> age : 0) + 1;
     // A saturated count does not count toward halving, so a few very hot keys cannot force it alone.
     if (uses <= 15) sketch.tick();
     const segment = meta & 3;
@@ -168,7 +170,19 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
       if (counts[PROTECTED] > PROTECTED_SHARE * (this.size - counts[WINDOW])) {
         this.#moveTo(PROBATION, this.#oldest(PROTECTED));
       }
-    } else if (this.#heads[segment] !== slot) this.#moveTo(segment, slot);
+      return;
+    }
+    // To the front of its own segment: not its head, so the head stays and no count changes.
+    const head = this.#heads[segment];
+    if (head === slot) return;
+    const next = this.next;
+    const prev = this.prev;
+    const before = prev[slot];
+    const after = next[slot];
+    next[before] = after;
+    prev[after] = before;
+    linkBefore(next, prev, slot, head);
+    this.#heads[segment] = slot;
   }
 
   /**
