@@ -40,7 +40,8 @@ export interface Config {
   /** `timeoutMs`: longest wait for one database operation (MySQL), connection included. */
   database: { url: string; timeoutMs: number };
   groups: GroupConfig[];
-  limits: { maxKeyBytes: number; maxValueBytes: number };
+  /** `maxConcurrentLoads`: database loads one node runs at once; more wait up to database.timeout_ms. */
+  limits: { maxKeyBytes: number; maxValueBytes: number; maxConcurrentLoads: number };
   shutdownTimeoutMs: number;
   /** The lowest log level written. */
   log: { level: Level };
@@ -208,6 +209,7 @@ export function toConfig(doc: unknown): Config {
     limits: {
       maxKeyBytes: int(limits, "max_key_bytes", "limits.max_key_bytes", 250, 1, 65_536),
       maxValueBytes: int(limits, "max_value_bytes", "limits.max_value_bytes", 1 << 20, 1, 64 << 20),
+      maxConcurrentLoads: int(limits, "max_concurrent_loads", "limits.max_concurrent_loads", 32, 1, 10_000),
     },
     shutdownTimeoutMs: int(server, "shutdown_timeout_ms", "server.shutdown_timeout_ms", 5000, 0, 600_000),
     log: { level: logLevel },

@@ -23,6 +23,7 @@ import { HealthService } from "./server/health.ts";
 import { httpHandler } from "./server/http.ts";
 import type { StatusRing } from "./server/status.ts";
 import { loadTransport } from "./server/tls.ts";
+import { LoadLimit } from "./load_limit.ts";
 import { tolerantService } from "./server/proto.ts";
 
 /** The group whose source is the CNF-metrics table. */
@@ -43,7 +44,7 @@ export interface RunningNode {
   close(): Promise<void>;
 }
 
-function cnfGetter(repo: CnfRepository): Getter {
+function cnfGetter(repo: CnfRepository, limit: LoadLimit): Getter {
   return async (key) => {
     try {
       validateCnfId(key);
@@ -52,7 +53,7 @@ function cnfGetter(repo: CnfRepository): Getter {
       if (e instanceof CnfValidationError) return null;
       throw e;
     }
-    const metric = await repo.get(key);
+    const metric = await limit.run(() => repo.get(key));
     return metric ? toJson(metric) : null;
   };
 }
@@ -87,13 +88,14 @@ export async function startNode(config: Config): Promise<RunningNode> {
   // peers once the ring is built, which needs this node's own HTTP address.
   const groups = new Map<string, Group>();
   const metrics = new NodeMetrics(() => groups.values(), () => repository.reads);
+  const loadLimit = new LoadLimit(config.limits.maxConcurrentLoads, config.database.timeoutMs);
   for (const g of config.groups) {
     groups.set(
       g.name,
       new Group({
         name: g.name,
         getter: timedGetter(
-          g.name === METRICS_GROUP ? cnfGetter(repository) : () => Promise.resolve(null),
+          g.name === METRICS_GROUP ? cnfGetter(repository, loadLimit) : () => Promise.resolve(null),
           metrics.loadObserver(g.name, "source"),
         ),
         cacheBytes: g.cacheBytes,

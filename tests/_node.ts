@@ -15,15 +15,14 @@ const START_TASK: string = JSON.parse(
 ).tasks.start;
 
 /**
- * The permissions `deno task start` grants a node, so that the tests catch a permission the task lacks.
- * Only file access is widened, for the tests' temporary databases and configuration files.
+ * The permissions `deno task start` grants a node (network, environment), so that the tests catch a
+ * permission the task lacks. Only file access is widened, for the tests' temporary databases and files.
  */
 export const NODE_PERMISSIONS = [
   "--no-prompt",
-  "--allow-net",
   "--allow-read",
   "--allow-write",
-  ...START_TASK.split(" ").filter((flag) => flag.startsWith("--allow-env") || flag.startsWith("--allow-sys")),
+  ...START_TASK.split(" ").filter((flag) => /^--allow-(net|env|sys)\b/.test(flag)),
 ];
 
 /** A node process started by a test. */

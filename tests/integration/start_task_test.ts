@@ -56,3 +56,25 @@ Deno.test("deno task start cannot read a file outside the project: the node refu
     await Deno.remove(outside);
   }
 });
+
+Deno.test("deno task start may use loopback 127.0.0.1 only: another address is refused by name", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "task",
+      "--cwd",
+      ROOT,
+      "start",
+      "--host",
+      "127.0.0.2",
+      "--http-port",
+      String(freePort()),
+      "--db",
+      "sqlite::memory:",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.notEqual(out.code, 0);
+  assert.match(stderr, /Requires net access to "127\.0\.0\.2/);
+});

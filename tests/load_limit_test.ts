@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { LoadLimit } from "../src/load_limit.ts";
+
+Deno.test("LoadLimit runs at most max loads at once and the rest in arrival order", async () => {
+  const limit = new LoadLimit(2, 5_000);
+  const gates = Array.from({ length: 5 }, () => Promise.withResolvers<void>());
+  const started: number[] = [];
+  const runs = gates.map((g, i) =>
+    limit.run(async () => {
+      started.push(i);
+      await g.promise;
+      return i;
+    })
+  );
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(started, [0, 1]);
+  assert.equal(limit.running, 2);
+  assert.equal(limit.waiting, 3);
+  gates[1].resolve();
+  await runs[1];
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(started, [0, 1, 2]);
+  for (const g of gates) g.resolve();
+  assert.deepEqual(await Promise.all(runs), [0, 1, 2, 3, 4]);
+  assert.equal(limit.running, 0);
+});
+
+Deno.test("LoadLimit fails a load that waited too long, naming the limit, and frees its place", async () => {
+  const limit = new LoadLimit(1, 20);
+  const gate = Promise.withResolvers<void>();
+  const first = limit.run(() => gate.promise);
+  await assert.rejects(
+    limit.run(() => Promise.resolve()),
+    /1 loads already in flight and none finished within 20 ms/,
+  );
+  assert.equal(limit.waiting, 0);
+  gate.resolve();
+  await first;
+  assert.equal(await limit.run(() => Promise.resolve("after")), "after");
+});
+
+Deno.test("LoadLimit passes a failing load's error on and still frees its place", async () => {
+  const limit = new LoadLimit(1, 1_000);
+  await assert.rejects(limit.run(() => Promise.reject(new Error("db down"))), /db down/);
+  assert.equal(limit.running, 0);
+  assert.equal(await limit.run(() => Promise.resolve(1)), 1);
+});
