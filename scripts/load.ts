@@ -190,8 +190,10 @@ function httpFetcher(nodes: string[]): Fetcher {
     const res = await fetch(`${nodes[node]}/_cache/metrics/${id}`, {
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
-    await res.arrayBuffer();
-    return res.status === 200 ? null : `http ${res.status}`;
+    const body = await res.text();
+    if (res.status !== 200) return `http ${res.status}`;
+    // An answer for another key would be worse than an error: count it as one.
+    return body.includes(`"cnf_id":"${id}"`) ? null : "wrong answer";
   };
 }
 
@@ -205,15 +207,20 @@ async function grpcAddresses(nodes: string[]): Promise<string[]> {
   }));
 }
 
-type Unary = (req: unknown, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null) => void) => void;
+type Unary = (
+  req: unknown,
+  options: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res?: { metric?: { cnf_id?: string } }) => void,
+) => void;
 
 function grpcFetcher(clients: grpc.Client[]): Fetcher {
   return (node, id) =>
     new Promise((resolve) => {
       const client = clients[node];
       const show = (client as unknown as Record<string, Unary>).ShowCnfMetric;
-      show.call(client, { cnf_id: id }, { deadline: Date.now() + REQUEST_TIMEOUT_MS }, (err) => {
-        resolve(err ? `grpc ${grpc.status[err.code] ?? err.code}` : null);
+      show.call(client, { cnf_id: id }, { deadline: Date.now() + REQUEST_TIMEOUT_MS }, (err, res) => {
+        if (err) resolve(`grpc ${grpc.status[err.code] ?? err.code}`);
+        else resolve(res?.metric?.cnf_id === id ? null : "wrong answer");
       });
     });
 }
