@@ -43,6 +43,18 @@ export class HillClimber {
   }
 
   /**
+   * Moves the fraction straight to `fraction`, when something other than the climb shows it is better;
+   * the climb goes on from there with full steps, first further the same way.
+   *
+   * @param fraction The new fraction, clamped to the range.
+   */
+  jump(fraction: number): void {
+    const target = Math.min(this.#max, Math.max(this.#min, fraction));
+    this.#step = (target >= this.fraction ? 1 : -1) * INITIAL_STEP;
+    this.fraction = target;
+  }
+
+  /**
    * Moves the fraction after a sample period with hit ratio `hitRatio`.
    *
    * @param hitRatio Hits / requests over the period just ended, 0 to 1.

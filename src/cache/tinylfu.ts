@@ -4,7 +4,8 @@
  * frequency sketch says it is used more often than the entry main would give up for it. Main is a
  * segmented LRU: a hit in probation promotes to protected (80% of main), whose overflow drops back to
  * probation. The window's share starts at 1% and moves toward whatever raises the hit ratio: larger
- * for recency-friendly workloads, smaller for frequency-friendly ones.
+ * for recency-friendly workloads, smaller for frequency-friendly ones. A shadow LRU over a sample of the
+ * keys lets it jump straight to plain LRU (the whole cache a window) when that is clearly better.
  * @module
  */
 import type { Cache, CacheOptions } from "./policy.ts";
@@ -13,6 +14,7 @@ import { linkBefore } from "./_slot_list.ts";
 import { murmur3 } from "./_hash.ts";
 import { FrequencySketch } from "./_frequency_sketch.ts";
 import { HillClimber } from "./_hill_climber.ts";
+import { LruShadow } from "./_lru_shadow.ts";
 
 /** Segments, in the order they lie along the slot list from its newest end. */
 const WINDOW = 0;
@@ -44,12 +46,26 @@ const PROTECTED_SHARE = 0.8;
 const SAMPLE_PER_ENTRY = 0.5;
 /** The fewest gets in a sample, so tiny caches do not adapt on noise. */
 const MIN_SAMPLE = 256;
+/**
+ * A sampled share of keys (one in 2^bits, by hash) is also replayed through a shadow LRU scaled down by
+ * the same share. The climber can get stuck at a small window when plain LRU, a full window, is better
+ * but the windows between are worse; the shadow shows that, and the window then jumps to LRU. As few
+ * as one key in 64 is sampled, to keep the hot path cheap, but no fewer than keep the shadow at least
+ * this many entries, since a smaller one is too noisy.
+ */
+const SHADOW_MIN_ENTRIES = 256;
+const SHADOW_MAX_BITS = 6;
+/** How many standard deviations of sampling noise the shadow must beat the cache by, on sampled requests. */
+const SHADOW_Z = 2;
+/** Sampled requests after which the comparison's counts are halved, so it follows a changing workload. */
+const SHADOW_HORIZON = 1024;
 
 /**
  * A byte-bounded (and optionally entry-bounded) W-TinyLFU cache with per-entry absolute expiry and the
  * same semantics as {@linkcode LruCache} apart from which entry it evicts. The three segments lie end
  * to end in the shared slot list (window, probation, protected), each remembering where it starts, so
- * every operation is O(1) and an entry costs 4 bytes of arrays more than in LRU, plus the sketch's 2.
+ * every operation is O(1) and an entry costs 4 bytes of arrays more than in LRU, plus the sketch's 2
+ * and, in a cache of over 16,384 entries, a 64th of a shadow LRU's `Map` entry.
  *
  * @example
  * ```ts
@@ -84,6 +100,14 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   #sampleHits = 0;
   /** Gets in the current sample, fixed when it starts. */
   #sampleLength = MIN_SAMPLE;
+  readonly #shadow = new LruShadow();
+  /** Hash bits that must be clear for a key to be sampled, and the share of keys that are. */
+  #shadowMask = 0;
+  #shadowScale = 1;
+  /** Over recent sampled requests: how many, the shadow's hits minus the cache's, and where they differed. */
+  #shadowRequests = 0;
+  #shadowLead = 0;
+  #shadowDisagreements = 0;
 
   /**
    * Makes an empty cache.
@@ -95,6 +119,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     super(options);
     this.#maxEntries = options.maxEntries ?? Infinity;
     this.#sketch = new FrequencySketch(Math.min(this.#maxEntries, this.next.length));
+    this.#sampleShadow(this.next.length);
   }
 
   /** The admission window's current share of the entries, between 0 and 1 (1 is plain LRU); it adapts as gets arrive. */
@@ -161,6 +186,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     const uses = (age < 4 ? ((meta >>> USES_SHIFT) & 15) >>> age : 0) + 1;
     // A saturated count does not count toward halving, so a few very hot keys cannot force it alone.
     if (uses <= 15) sketch.tick();
+    if ((meta & this.#shadowMask) === 0) this.#compare(meta & HASH_MASK, true);
     const segment = meta & 3;
     this.#meta[slot] = (meta & HASH_MASK) | ((sketch.halvings & 15) << EPOCH_SHIFT) |
       ((uses < 15 ? uses : 15) << USES_SHIFT) | segment;
@@ -222,8 +248,9 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   protected override link(slot: number): void {
     const sketch = this.#sketch;
     sketch.tick();
-    this.#meta[slot] = (murmur3(this.#pendingKey) & HASH_MASK) | ((sketch.halvings & 15) << EPOCH_SHIFT) |
-      (1 << USES_SHIFT) | WINDOW;
+    const hash = murmur3(this.#pendingKey) & HASH_MASK;
+    if ((hash & this.#shadowMask) === 0) this.#compare(hash, false);
+    this.#meta[slot] = hash | ((sketch.halvings & 15) << EPOCH_SHIFT) | (1 << USES_SHIFT) | WINDOW;
     super.link(slot);
     this.#heads[WINDOW] = slot;
     this.#counts[WINDOW]++;
@@ -272,7 +299,18 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     // since growth doubles and so happens a few times in a cache's life.
     if (this.#maxEntries === Infinity || cleared) {
       this.#sketch = new FrequencySketch(Math.min(this.#maxEntries, slots));
+      this.#sampleShadow(slots);
     }
+  }
+
+  /** Chooses the shadow's sampling rate for the entry bound, or else `slots`, and starts it afresh. */
+  #sampleShadow(slots: number): void {
+    const entries = this.#maxEntries === Infinity ? slots : this.#maxEntries;
+    const bits = Math.max(0, Math.min(SHADOW_MAX_BITS, Math.floor(Math.log2(entries / SHADOW_MIN_ENTRIES))));
+    this.#shadowMask = ((1 << bits) - 1) << 10;
+    this.#shadowScale = 1 / (1 << bits);
+    this.#shadow.clear();
+    this.#shadowRequests = this.#shadowLead = this.#shadowDisagreements = 0;
   }
 
   /** The window's target size in entries, at least one so a new entry always has a place. */
@@ -280,9 +318,31 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     return Math.max(1, Math.round(this.#climber.fraction * this.size));
   }
 
-  /** Ends a sample period: adapts the window, then shrinks it at once if it must, by demoting to probation. */
+  /** Replays a sampled request through the shadow LRU, and counts whether it and the cache agreed. */
+  #compare(hash: number, cacheHit: boolean): void {
+    // Shifted to a small integer, which a Map keys without allocating.
+    const lruHit = this.#shadow.access(hash >>> 10, Math.max(1, Math.round(this.size * this.#shadowScale)));
+    if (lruHit !== cacheHit) {
+      this.#shadowDisagreements++;
+      this.#shadowLead += lruHit ? 1 : -1;
+    }
+    if (++this.#shadowRequests >= SHADOW_HORIZON) {
+      this.#shadowRequests /= 2;
+      this.#shadowLead /= 2;
+      this.#shadowDisagreements /= 2;
+    }
+  }
+
+  /**
+   * Ends a sample period: adapts the window, then shrinks it at once if it must, by demoting to probation.
+   * When plain LRU clearly beat the cache on the sampled requests, the window becomes all of the cache.
+   */
   #adapt(): void {
-    this.#climber.sample(this.#sampleHits / this.#sampleGets);
+    const lead = this.#shadowLead;
+    if (lead > 0 && lead > SHADOW_Z * Math.sqrt(this.#shadowDisagreements)) {
+      this.#climber.jump(MAX_WINDOW);
+      this.#shadowRequests = this.#shadowLead = this.#shadowDisagreements = 0;
+    } else this.#climber.sample(this.#sampleHits / this.#sampleGets);
     this.#sampleGets = 0;
     this.#sampleHits = 0;
     this.#sampleLength = Math.max(MIN_SAMPLE, SAMPLE_PER_ENTRY * this.size);

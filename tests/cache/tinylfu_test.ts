@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { TinyLfuCache } from "../../src/cache/tinylfu.ts";
 import { HillClimber } from "../../src/cache/_hill_climber.ts";
+import { LruShadow } from "../../src/cache/_lru_shadow.ts";
 import { random } from "./_random.ts";
 
 function entries(maxEntries: number, onEvict?: (key: string) => void) {
@@ -48,6 +49,35 @@ Deno.test("TinyLfuCache window grows on a recency-friendly workload, then shrink
   assert.ok(cache.windowSize <= Math.round(afterFrequency * cache.size) + 1);
 });
 
+Deno.test("TinyLfuCache window jumps to plain LRU when a shadow LRU clearly beats it, and still shrinks on a loop", () => {
+  const rand = random(7);
+  const cache = entries(200);
+  const access = (k: string) => cache.get(k) ?? cache.set(k, true);
+  // Recency, which plain LRU serves best. Climbing alone, five samples of 256 gets take 1% to at most 32%.
+  let jumpedAt = -1;
+  for (let t = 0; t < 2_000 && jumpedAt < 0; t++) {
+    access(`recent:${Math.max(0, (t >> 2) - Math.floor(rand() ** 3 * 400))}`);
+    if (cache.windowFraction === 1) jumpedAt = t;
+  }
+  assert.ok(jumpedAt >= 0, `window after 2,000 gets: ${cache.windowFraction}`);
+  // A loop over 300 keys, which LRU's 200 entries always miss: the shadow loses, and the climb goes down.
+  for (let t = 0; t < 60_000; t++) access(`loop:${t % 300}`);
+  assert.ok(cache.windowFraction < 0.8, `window after the loop: ${cache.windowFraction}`);
+});
+
+Deno.test("LruShadow hits like an LRU of the capacity given, which may shrink", () => {
+  const shadow = new LruShadow();
+  assert.equal(shadow.access(1, 2), false);
+  assert.equal(shadow.access(2, 2), false);
+  assert.equal(shadow.access(1, 2), true);
+  assert.equal(shadow.access(3, 2), false); // 2 leaves
+  assert.equal(shadow.access(2, 2), false); // 1 leaves
+  assert.equal(shadow.access(3, 1), true); // capacity down to 1: 2, now the oldest, leaves
+  assert.equal(shadow.access(2, 1), false);
+  shadow.clear();
+  assert.equal(shadow.access(3, 1), false);
+});
+
 Deno.test("TinyLfuCache growing an entry alone in its segment evicts others, not it", () => {
   const cache = new TinyLfuCache<string>({ maxBytes: 10, sizeOf: (v) => v.length });
   for (const k of ["a", "b", "c"]) cache.set(k, "1");
@@ -84,4 +114,16 @@ Deno.test("HillClimber steps up first, turns round when the hit ratio drops, and
   low.sample(0.9);
   low.sample(0.1); // a large drop: back down, clamped at 0
   assert.equal(low.fraction, 0);
+});
+
+Deno.test("HillClimber jump moves straight to a fraction, clamped, and climbing goes on from there", () => {
+  const climber = new HillClimber(0.01, 0, 1);
+  climber.jump(1);
+  assert.equal(climber.fraction, 1);
+  climber.sample(0.5); // better than before: keeps pushing up, held at the top
+  assert.equal(climber.fraction, 1);
+  climber.sample(0.3); // worse: steps down
+  assert.ok(climber.fraction < 1);
+  climber.jump(2);
+  assert.equal(climber.fraction, 1);
 });
