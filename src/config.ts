@@ -153,7 +153,7 @@ function groups(o: Obj): GroupConfig[] {
       hotCacheFraction: hot,
       ttlMs: int(g, "ttl_ms", `${f}.ttl_ms`, 60_000, 0, Number.MAX_SAFE_INTEGER),
       negativeTtlMs: int(g, "negative_ttl_ms", `${f}.negative_ttl_ms`, 5_000, 0, Number.MAX_SAFE_INTEGER),
-      policy: str(g, "policy", `${f}.policy`, "lru"),
+      policy: str(g, "policy", `${f}.policy`, "tinylfu"),
     });
   }
   return out;

@@ -32,7 +32,7 @@ Deno.test("an empty configuration gets every default, including the metrics grou
   assert.equal(c.peers.vnodes, DEFAULT_REPLICAS);
   assert.equal(c.groups[0].name, "metrics");
   assert.equal(c.groups[0].ttlMs, 60_000);
-  assert.equal(c.groups[0].policy, "lru");
+  assert.equal(c.groups[0].policy, "tinylfu");
   assert.equal(c.shutdownTimeoutMs, 5000);
 });
 

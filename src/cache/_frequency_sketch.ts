@@ -100,6 +100,15 @@ export class FrequencySketch {
   }
 
   /**
+   * Counts `n` additions toward the next halving, as {@linkcode tick} does one.
+   *
+   * @param n How many additions.
+   */
+  tickBy(n: number): void {
+    if ((this.#additions += n) >= this.sampleSize) this.halve();
+  }
+
+  /**
    * Adds `count` to each of `hash`'s counters, saturating at 15; does not count toward halving.
    *
    * @param hash A 32-bit hash of the key.

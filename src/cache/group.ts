@@ -39,7 +39,7 @@ export interface GroupOptions {
   hotTtlMs?: number;
   /** Names each key's owner; default {@linkcode NoPeers}, so this node owns every key. */
   peers?: PeerPicker;
-  /** Eviction policy of both caches, a name known to `createCache`; default "lru". */
+  /** Eviction policy of both caches, a name known to `createCache`; default "tinylfu". */
   policy?: string;
   /**
    * Decides whether a value fetched from its owner is kept in the hot cache; default: 1 in 10 at random,
@@ -165,7 +165,7 @@ export class Group {
       negativeTtlMs = 5000,
       hotTtlMs = 10_000,
       peers = NoPeers,
-      policy = "lru",
+      policy = "tinylfu",
       hotChance = () => Math.random() < 0.1,
       now = Date.now,
     } = options;

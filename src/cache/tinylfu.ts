@@ -37,6 +37,8 @@ const HASH_MASK = ~0x3ff;
  * twice as fast on a cache larger than the CPU's caches. The queue is emptied before any eviction.
  */
 const HIT_QUEUE = 64;
+/** The most repeated hits one queued slot stands for. */
+const MAX_REPEATS = 0xffff;
 
 const INITIAL_WINDOW = 0.01;
 const MAX_WINDOW = 1;
@@ -95,6 +97,11 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   /** The entry a `set` is overwriting, which must not be given up to make room for its own growth. */
   #pinned = 0;
   readonly #hits = new Uint32Array(HIT_QUEUE);
+  /** Per queued slot, the hits on it that came straight after the queued one (0 until its run ends). */
+  readonly #repeats = new Uint16Array(HIT_QUEUE);
+  /** The last queued slot (0 when the queue is empty), and the hits on it since it was queued. */
+  #tail = 0;
+  #tailRepeats = 0;
   #queuedHits = 0;
   #sampleGets = 0;
   #sampleHits = 0;
@@ -160,19 +167,41 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     super.set(key, value, expiresAt);
   }
 
-  /** Queues a use of `slot`, for {@linkcode #use} to apply with others or before the next eviction. */
+  /**
+   * Queues a use of `slot`, for {@linkcode #use} to apply with others or before the next eviction. A run
+   * of hits on one entry (a single hot key) takes one place in the queue and costs a compare and an
+   * increment per hit.
+   */
   protected touch(slot: number): void {
     this.#pinned = slot;
-    this.#hits[this.#queuedHits++] = slot;
-    if (this.#queuedHits === HIT_QUEUE) this.#applyHits();
+    if (slot === this.#tail) {
+      if (++this.#tailRepeats === MAX_REPEATS) this.#applyHits();
+      return;
+    }
+    const queued = this.#queuedHits;
+    if (this.#tailRepeats !== 0) {
+      this.#repeats[queued - 1] = this.#tailRepeats;
+      this.#tailRepeats = 0;
+    }
+    this.#tail = slot;
+    this.#hits[queued] = slot;
+    if ((this.#queuedHits = queued + 1) === HIT_QUEUE) this.#applyHits();
   }
 
   /** Applies the queued uses, skipping slots whose entry has left since. */
   #applyHits(): void {
     const hits = this.#hits;
+    const repeats = this.#repeats;
     const count = this.#queuedHits;
-    this.#queuedHits = 0;
-    for (let i = 0; i < count; i++) this.#use(hits[i]);
+    if (this.#tailRepeats !== 0) repeats[count - 1] = this.#tailRepeats;
+    this.#queuedHits = this.#tail = this.#tailRepeats = 0;
+    for (let i = 0; i < count; i++) {
+      this.#use(hits[i]);
+      if (repeats[i] !== 0) {
+        this.#useAgain(hits[i], repeats[i]);
+        repeats[i] = 0;
+      }
+    }
   }
 
   /** Counts a use; promotes out of probation, or moves to the front of the slot's segment. */
@@ -209,6 +238,23 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     prev[after] = before;
     linkBefore(next, prev, slot, head);
     this.#heads[segment] = slot;
+  }
+
+  /**
+   * Counts `n` more uses of a slot just used: they change neither its place nor the shadow's, which has
+   * just made it the newest entry, so each is a use for the sketch and an agreement for the comparison.
+   */
+  #useAgain(slot: number, n: number): void {
+    const meta = this.#meta[slot];
+    if ((meta & 3) === FREE) return;
+    const sketch = this.#sketch;
+    const prior = (meta >>> USES_SHIFT) & 15;
+    if (prior < 15) sketch.tickBy(prior + n <= 15 ? n : 15 - prior);
+    if ((meta & this.#shadowMask) === 0) this.#agreed(n);
+    const uses = prior + n < 15 ? prior + n : 15;
+    this.#meta[slot] = (meta & ~(15 << USES_SHIFT) & ~(15 << EPOCH_SHIFT)) |
+      ((sketch.halvings & 15) << EPOCH_SHIFT) |
+      (uses << USES_SHIFT);
   }
 
   /**
@@ -292,7 +338,8 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     const meta = new Uint32Array(slots);
     if (cleared) {
       this.#counts.fill(0);
-      this.#queuedHits = 0;
+      this.#queuedHits = this.#tail = this.#tailRepeats = 0;
+      this.#repeats.fill(0);
     } else meta.set(this.#meta);
     this.#meta = meta;
     // Without an entry bound the sketch grows with the slots; it starts afresh, which costs little
@@ -326,11 +373,20 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
       this.#shadowDisagreements++;
       this.#shadowLead += lruHit ? 1 : -1;
     }
-    if (++this.#shadowRequests >= SHADOW_HORIZON) {
-      this.#shadowRequests /= 2;
-      this.#shadowLead /= 2;
-      this.#shadowDisagreements /= 2;
-    }
+    if (++this.#shadowRequests >= SHADOW_HORIZON) this.#fade();
+  }
+
+  /** Counts `n` sampled requests on which the shadow and the cache agreed. */
+  #agreed(n: number): void {
+    this.#shadowRequests += n;
+    while (this.#shadowRequests >= SHADOW_HORIZON) this.#fade();
+  }
+
+  /** Halves the comparison's counts, so it follows a changing workload. */
+  #fade(): void {
+    this.#shadowRequests /= 2;
+    this.#shadowLead /= 2;
+    this.#shadowDisagreements /= 2;
   }
 
   /**

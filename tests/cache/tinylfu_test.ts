@@ -33,6 +33,29 @@ Deno.test("TinyLfuCache admits a newcomer only when it is used more than main's 
   assert.equal(cache.get("y"), true);
 });
 
+Deno.test("TinyLfuCache counts hits in a row on one key as it counts the same hits spread out", () => {
+  const run = (reads: string[]) => {
+    const evicted: string[] = [];
+    const cache = entries(4, (k) => evicted.push(k));
+    for (const key of ["a", "b", "c", "d", "a", "b", "c", "a", "b", "c"]) {
+      cache.get(key) ?? cache.set(key, true);
+    }
+    cache.set("y", true); // d, used once, loses its duel
+    for (const key of reads) assert.equal(cache.get(key), key === "y" ? true : undefined);
+    cache.set("z", true); // y, now used 201 times, beats a, b or c; z then waits in the window
+    cache.set("w", true); // z, used once, loses
+    return { evicted, y: cache.get("y") };
+  };
+  const inRow = run(Array(200).fill("y"));
+  // Between the hits, reads of keys the cache does not hold.
+  const spread = run(Array.from({ length: 400 }, (_, i) => (i % 2 === 0 ? "y" : `absent:${i}`)));
+  assert.equal(inRow.y, true);
+  assert.equal(spread.y, true);
+  assert.equal(inRow.evicted.length, 3, inRow.evicted.join());
+  assert.deepEqual([inRow.evicted[0], inRow.evicted[2]], ["d", "z"]);
+  assert.deepEqual(spread.evicted, inRow.evicted);
+});
+
 Deno.test("TinyLfuCache window grows on a recency-friendly workload, then shrinks on a frequency-friendly one", () => {
   const rand = random(42);
   const cache = entries(200);
