@@ -1,7 +1,8 @@
 /**
  * HTTP hit throughput: `wrk` against one node's `GET /_cache/metrics/CNF-001` (a main-cache hit) and,
  * in the same run, against a bare `Deno.serve` answering the same bytes and headers. Redis GET through
- * `redis-benchmark` is printed for context. Target: node ≥ 0.8x bare.
+ * `redis-benchmark` is printed for context. Target: node ≥ 0.8x bare. A second node whose group uses
+ * `policy: lru` is then measured in pairs against the first, to show what the default policy costs a hit.
  * @module
  */
 import {
@@ -108,6 +109,35 @@ async function redisRow(value: string): Promise<string[]> {
   }
 }
 
+/**
+ * Runs wrk pairs against the default node and a second node whose group uses `policy: lru`, from a copy of
+ * the shipped configuration in `data/` (the one directory a node may write, and inside what it may read).
+ */
+async function policyPairs(nodeUrl: string, nodeCpu: () => Promise<number>) {
+  const shipped = await Deno.readTextFile(new URL("../../config/config.yml", import.meta.url));
+  const lruConfig = shipped.replace(/^(\s+policy:) tinylfu\b/m, "$1 lru");
+  if (lruConfig === shipped) throw new Error("config/config.yml does not set `policy: tinylfu`");
+  await Deno.mkdir("data", { recursive: true });
+  const path = `data/bench-http-lru-${Deno.pid}.yml`;
+  await Deno.writeTextFile(path, lruConfig);
+  const lruNode = await startNodeProcess({ args: ["--config", path] });
+  try {
+    const url = `${lruNode.http}${KEY_PATH}`;
+    const warm = await fetch(url);
+    await warm.body?.cancel();
+    if (warm.status !== 200) throw new Error(`warm-up GET on the lru node answered ${warm.status}`);
+    await pinning.server(lruNode.pid);
+    return await paired(
+      PAIRS,
+      () => wrk(nodeUrl, nodeCpu),
+      () => wrk(url, () => nodeCpuSeconds(lruNode.http)),
+    );
+  } finally {
+    await lruNode.stop();
+    await Deno.remove(path);
+  }
+}
+
 await printHeader("http");
 const loadAtStart = await loadAverage();
 const haveWrk = await hasCommand("wrk");
@@ -172,7 +202,14 @@ try {
         `Server CPU per request, node/bare: ${(n.cpuPerRequest / b.cpuPerRequest).toFixed(2)}x ` +
           "(user + system time of the server process over the median runs).",
       );
-      const errors = [...nodeRuns, ...bareRuns].reduce((sum, r) => sum + r.errors, 0);
+      const lru = await policyPairs(nodeUrl, nodeCpu);
+      rows.push(row("distcache node with `policy: lru`, main-cache hit", lru.medianB, lru.b));
+      notes.push(
+        `Ratio node on its default policy (tinylfu) / node with \`policy: lru\` (req/s): ` +
+          `${lru.ratio.toFixed(3)}x, the median of ${PAIRS} back-to-back pairs ` +
+          `(${lru.ratios.map((r) => r.toFixed(2)).join(", ")}); the first node's runs are not in the table.`,
+      );
+      const errors = [...nodeRuns, ...bareRuns, ...lru.a, ...lru.b].reduce((sum, r) => sum + r.errors, 0);
       if (errors > 0) notes.push(`**${errors} non-2xx answers or socket errors during the wrk runs.**`);
     } finally {
       await bare.stop();
