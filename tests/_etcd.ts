@@ -168,3 +168,41 @@ export async function timeUntil(
   }
   return performance.now() - from;
 }
+
+/** Whether etcd at `endpoint` lists every node of `nodes` under GroupCache/. */
+export async function allRegistered(endpoint: string, nodes: NodeProcess[]): Promise<boolean> {
+  const keys = await etcdctl(endpoint, ["get", "--prefix", "--keys-only", "GroupCache/"]);
+  return nodes.every((n) => keys.includes(`GroupCache/${n.grpc}\n`));
+}
+
+/**
+ * GETs the seeded CNF keys round-robin through `nodes`, one at a time and `gapMs` apart, until stopped
+ * or after `max` requests; `stop` reports how many were sent and the ones that did not answer 200.
+ */
+export function lightLoad(nodes: NodeProcess[], gapMs = 20, max = 3000) {
+  let running = true;
+  let requests = 0;
+  const failures: string[] = [];
+  const done = (async () => {
+    for (let i = 0; running && i < max; i++) {
+      const node = nodes[i % nodes.length];
+      const key = `CNF-${String((i % 100) + 1).padStart(3, "0")}`;
+      try {
+        const res = await fetch(`${node.http}/_cache/metrics/${key}`, { signal: AbortSignal.timeout(2000) });
+        await res.body?.cancel();
+        if (res.status !== 200) failures.push(`${node.http} ${key} ${res.status}`);
+      } catch (e) {
+        failures.push(`${node.http} ${key} ${(e as Error).message}`);
+      }
+      requests++;
+      await new Promise((r) => setTimeout(r, gapMs));
+    }
+  })();
+  return {
+    async stop(): Promise<{ requests: number; failures: string[] }> {
+      running = false;
+      await done;
+      return { requests, failures };
+    },
+  };
+}

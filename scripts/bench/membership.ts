@@ -5,7 +5,15 @@
  * A private single-member etcd on loopback (fast elections) and SQLite nodes; needs `etcd` and `etcdctl`.
  * @module
  */
-import { etcdctl, ringsAre, startEtcd, startEtcdNodes, timeUntil } from "../../tests/_etcd.ts";
+import {
+  allRegistered,
+  etcdctl,
+  lightLoad,
+  ringsAre,
+  startEtcd,
+  startEtcdNodes,
+  timeUntil,
+} from "../../tests/_etcd.ts";
 import type { NodeProcess } from "../../tests/_node.ts";
 import { hasCommand, loadAverage, ms, printHeader, printTable } from "./_util.ts";
 
@@ -20,41 +28,6 @@ const OUTAGE_MS = 10_000;
 /** The light load during the outage: one GET per this many ms, at most this many in all. */
 const LOAD_GAP_MS = 20;
 const LOAD_MAX = 2_000;
-
-/** Whether etcd lists every node under GroupCache/. */
-async function allRegistered(endpoint: string, nodes: NodeProcess[]): Promise<boolean> {
-  const keys = await etcdctl(endpoint, ["get", "--prefix", "--keys-only", "GroupCache/"]);
-  return nodes.every((n) => keys.includes(`GroupCache/${n.grpc}\n`));
-}
-
-/** One GET at a time, round-robin over the nodes and the seeded CNF keys, until stopped. */
-function lightLoad(nodes: NodeProcess[]) {
-  let running = true;
-  let requests = 0;
-  let failures = 0;
-  const done = (async () => {
-    for (let i = 0; running && i < LOAD_MAX; i++) {
-      const node = nodes[i % nodes.length];
-      const key = `CNF-${String((i % 100) + 1).padStart(3, "0")}`;
-      try {
-        const res = await fetch(`${node.http}/_cache/metrics/${key}`, { signal: AbortSignal.timeout(2000) });
-        await res.body?.cancel();
-        if (res.status !== 200) failures++;
-      } catch {
-        failures++;
-      }
-      requests++;
-      await new Promise((r) => setTimeout(r, LOAD_GAP_MS));
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await done;
-      return { requests, failures };
-    },
-  };
-}
 
 function spread(values: number[]): string {
   const sorted = [...values].sort((a, b) => a - b);
@@ -106,7 +79,7 @@ try {
 
   nodes.push(...await startEtcdNodes(etcd.endpoint, dir, config, NODES));
   await timeUntil(() => ringsAre(nodes, nodes), "join before the outage", 5000);
-  const load = lightLoad(nodes);
+  const load = lightLoad(nodes, LOAD_GAP_MS, LOAD_MAX);
   await etcd.kill();
   await new Promise((r) => setTimeout(r, OUTAGE_MS));
   const keptRings = await ringsAre(nodes, nodes);
@@ -125,7 +98,7 @@ try {
     `${ms(registered)}, every node registered`,
   ]);
   notes.push(
-    `During the outage, ${failures} of ${requests} GETs failed (one at a time, round-robin over the ` +
+    `During the outage, ${failures.length} of ${requests} GETs failed (one at a time, round-robin over the ` +
       `nodes, ${LOAD_GAP_MS} ms apart, until every node was registered again), and every ring ` +
       `${keptRings ? "kept" : "did **not** keep"} its ${NODES} members.`,
   );

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import {
-  etcdctl,
+  allRegistered,
   leaseConfig,
+  lightLoad,
   ringsAre,
   startEtcd,
   startEtcdNodes,
@@ -16,42 +17,6 @@ import type { NodeProcess } from "../_node.ts";
  * (2.5 times the TTL) and keeps the test short.
  */
 const OUTAGE_MS = 5000;
-
-/** Whether etcd lists every node under GroupCache/. */
-async function allRegistered(endpoint: string, nodes: NodeProcess[]): Promise<boolean> {
-  const keys = await etcdctl(endpoint, ["get", "--prefix", "--keys-only", "GroupCache/"]);
-  return nodes.every((n) => keys.includes(`GroupCache/${n.grpc}\n`));
-}
-
-/** GETs CNF keys round-robin through the nodes, one at a time, until stopped; counts non-200 answers. */
-function lightLoad(nodes: NodeProcess[]) {
-  let running = true;
-  let requests = 0;
-  const failures: string[] = [];
-  const done = (async () => {
-    // Bounded: at most one request per 20 ms for at most a minute.
-    for (let i = 0; running && i < 3000; i++) {
-      const node = nodes[i % nodes.length];
-      const key = `CNF-${String((i % 100) + 1).padStart(3, "0")}`;
-      try {
-        const res = await fetch(`${node.http}/_cache/metrics/${key}`, { signal: AbortSignal.timeout(2000) });
-        await res.body?.cancel();
-        if (res.status !== 200) failures.push(`${node.http} ${key} ${res.status}`);
-      } catch (e) {
-        failures.push(`${node.http} ${key} ${(e as Error).message}`);
-      }
-      requests++;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await done;
-      return { requests, failures };
-    },
-  };
-}
 
 Deno.test(`etcd down for ${OUTAGE_MS / 1000} s: nodes serve from their last ring, then register again`, async () => {
   const etcd = await startEtcd();
