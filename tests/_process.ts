@@ -59,10 +59,26 @@ export function spawnWatched(command: string, args: string[], env?: Record<strin
   };
 }
 
-/** A loopback port that was free a moment ago (another process could take it first, but rarely). */
+/**
+ * Ports for servers the tests start come from below the kernel's ephemeral range (32768-60999 on Linux),
+ * so a client socket's local port can never take one between the check here and the server's bind. A
+ * process hands each port out once, starting from a random place so that two test runs rarely overlap.
+ */
+const PORT_LOW = 20_000;
+const PORT_HIGH = 32_000;
+let nextPort = PORT_LOW + Math.floor(Math.random() * (PORT_HIGH - PORT_LOW));
+
+/** A loopback port nothing listens on, not handed out before by this process, outside the ephemeral range. */
 export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
+  for (let tries = 0; tries < PORT_HIGH - PORT_LOW; tries++) {
+    const port = nextPort;
+    nextPort = nextPort + 1 >= PORT_HIGH ? PORT_LOW : nextPort + 1;
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AddrInUse)) throw e;
+    }
+  }
+  throw new Error(`no free loopback port in ${PORT_LOW}-${PORT_HIGH - 1}`);
 }
