@@ -100,12 +100,17 @@ export class FrequencySketch {
   }
 
   /**
-   * Counts `n` additions toward the next halving, as {@linkcode tick} does one.
+   * Counts `n` additions toward the next halving, exactly as `n` calls of {@linkcode tick}: a halving
+   * comes at the same addition, and the additions after it count toward the next one.
    *
    * @param n How many additions.
    */
   tickBy(n: number): void {
-    if ((this.#additions += n) >= this.sampleSize) this.halve();
+    while (n > 0) {
+      const step = Math.min(n, this.sampleSize - this.#additions);
+      n -= step;
+      if ((this.#additions += step) >= this.sampleSize) this.halve();
+    }
   }
 
   /**

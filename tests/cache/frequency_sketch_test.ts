@@ -44,3 +44,27 @@ Deno.test("FrequencySketch halves every counter on demand and after sampleSize a
     assert.ok(after === before >> 1 || after === (before + 1) >> 1, `${before} halved to ${after}`);
   });
 });
+
+Deno.test("FrequencySketch.tickBy(n) halves at the same addition as n ticks", () => {
+  const one = new FrequencySketch(64);
+  const many = new FrequencySketch(64);
+  const hot = murmur3("hot");
+  for (const sketch of [one, many]) for (let n = 0; n < 15; n++) sketch.increment(hot);
+  // Runs of 1 to 15 additions, crossing several halvings, some of them inside a run.
+  for (let run = 0; run < 300; run++) {
+    const n = (run % 15) + 1;
+    for (let i = 0; i < n; i++) one.tick();
+    many.tickBy(n);
+    assert.equal(many.halvings, one.halvings, `after run ${run}`);
+    assert.equal(many.frequency(hot), one.frequency(hot), `after run ${run}`);
+  }
+  assert.ok(one.halvings >= 4, `${one.halvings} halvings`);
+  // The additions left over after a halving count toward the next: both halve again on the same tick.
+  const halvings = one.halvings;
+  for (let ticks = 1; one.halvings === halvings; ticks++) {
+    assert.ok(ticks <= one.sampleSize, "no halving within a sample period");
+    one.tick();
+    many.tick();
+    assert.equal(many.halvings, one.halvings, `after ${ticks} more ticks`);
+  }
+});
