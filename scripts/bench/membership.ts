@@ -49,6 +49,8 @@ const leave: number[] = [];
 const crash: number[] = [];
 const rows: string[][] = [];
 const notes: string[] = [];
+const noneRegistered = async () =>
+  (await etcdctl(etcd.endpoint, ["get", "--prefix", "--keys-only", "GroupCache/"])).trim() === "";
 try {
   const crashBound = LEASE_TTL_S * 1000 + 3000;
   for (let round = 0; round < ROUNDS; round++) {
@@ -68,9 +70,7 @@ try {
     );
     // Let the next round's joins be the only change: no node of this round stays behind.
     await Promise.all(nodes.splice(0).map((n) => n.stop("SIGTERM")));
-    const empty = async () =>
-      (await etcdctl(etcd.endpoint, ["get", "--prefix", "--keys-only", "GroupCache/"])).trim() === "";
-    await timeUntil(empty, "every key left etcd", crashBound);
+    await timeUntil(noneRegistered, "every key left etcd", crashBound);
   }
   rows.push([`join: ${NODES} nodes start together`, "after the last node was ready", spread(join)]);
   rows.push(["leave: SIGTERM to one node (lease revoked)", "after the signal", spread(leave)]);
