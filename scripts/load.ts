@@ -7,12 +7,15 @@
  * deno task load --nodes http://127.0.0.1:2222,http://127.0.0.1:2223 --clients 32 --duration 30
  * deno task load --etcd 127.0.0.1:2379 --count 100000 --protocol grpc
  * ```
+ * Over HTTP the requests go through the client library (src/client), which sends each key to its owner;
+ * `--route random` sends each to a random node instead, as a client that knows no ring would.
  * Bounded: it needs `--duration` (at most 600 s) or `--count`, and talks only to loopback or private
  * addresses.
  * @module
  */
 import { parseArgs } from "node:util";
 import * as grpc from "@grpc/grpc-js";
+import { connect, type DistcacheClient } from "../src/client/mod.ts";
 import { loadCnfMetricsProto } from "../src/cnf/service.ts";
 
 /** What to run. */
@@ -27,6 +30,11 @@ export interface LoadOptions {
   count?: number;
   /** `http`: GET /_cache/metrics/<id>; `grpc`: cnfmetricspb ShowCnfMetric. */
   protocol: "http" | "grpc";
+  /**
+   * Over HTTP, `owner` (default): through the client library, each key to its owner; `random`: each
+   * request to a random node, which forwards it to the owner. gRPC requests always go to a random node.
+   */
+  route?: "owner" | "random";
   /** Writes a progress line to stderr once a second. */
   progress?: boolean;
 }
@@ -41,11 +49,14 @@ export interface ClusterCounters {
   hotHits: number;
   /** `distcache_source_reads_total`: reads from the database. */
   sourceReads: number;
+  /** `distcache_group_peer_loads_total` + `peer_errors_total`: gets a node forwarded to the owner. */
+  forwarded: number;
 }
 
 /** The result of a run. */
 export interface LoadSummary {
   protocol: "http" | "grpc";
+  route: "owner" | "random";
   nodes: number;
   clients: number;
   requests: number;
@@ -106,45 +117,32 @@ export function checkPrivate(url: string): void {
 }
 
 /**
- * Reads the nodes' HTTP addresses from etcd: every key under `GroupCache/` holds
- * `{"Op":0,"Addr":"host:grpcPort","Metadata":{"http":"http://host:httpPort"}}`.
+ * Reads the nodes' HTTP addresses from etcd's `GroupCache/` registrations, as the client library does.
  *
  * @param endpoint etcd's `host:port`.
  * @returns The HTTP base URLs, sorted.
  */
 export async function nodesFromEtcd(endpoint: string): Promise<string[]> {
-  // Loaded only for --etcd: etcd3 reads its .proto files from Deno's npm cache when imported.
-  const { Etcd3 } = await import("etcd3");
-  const client = new Etcd3({ hosts: `http://${endpoint}`, dialTimeout: 3000 });
+  const client = await connect({ etcd: [endpoint] });
   try {
-    const values = await client.getAll().prefix("GroupCache/").strings();
-    const urls = Object.entries(values).map(([key, value]) => {
-      let http: unknown;
-      try {
-        http = JSON.parse(value)?.Metadata?.http;
-      } catch {
-        // Named below.
-      }
-      if (typeof http !== "string") {
-        throw new Error(`etcd ${key}: expected JSON with Metadata.http, got ${value.slice(0, 100)}`);
-      }
-      return http;
-    });
+    const urls = client.members();
     if (urls.length === 0) throw new Error(`etcd ${endpoint}: no nodes under GroupCache/`);
-    return urls.sort();
+    return urls;
   } finally {
-    client.close();
+    await client.close();
   }
 }
 
 /** Sums the metrics group's counters over the nodes; a node that does not answer fails the run. */
 async function scrape(nodes: string[]): Promise<ClusterCounters> {
-  const total: ClusterCounters = { gets: 0, hits: 0, hotHits: 0, sourceReads: 0 };
+  const total: ClusterCounters = { gets: 0, hits: 0, hotHits: 0, sourceReads: 0, forwarded: 0 };
   const names: Record<string, keyof ClusterCounters> = {
     distcache_group_gets_total: "gets",
     distcache_group_cache_hits_total: "hits",
     distcache_group_hot_hits_total: "hotHits",
     distcache_source_reads_total: "sourceReads",
+    distcache_group_peer_loads_total: "forwarded",
+    distcache_group_peer_errors_total: "forwarded",
   };
   await Promise.all(nodes.map(async (node) => {
     const res = await fetch(`${node}/metrics`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
@@ -184,16 +182,35 @@ class Latencies {
 
 type Fetcher = (node: number, id: string) => Promise<string | null>;
 
-/** One request per call over HTTP; resolves to null on success or the kind of error. */
-function httpFetcher(nodes: string[]): Fetcher {
+/** An answer for another key would be worse than an error: count it as one. */
+function check(body: string | null, id: string): string | null {
+  if (body === null) return "not found";
+  return body.includes(`"cnf_id":"${id}"`) ? null : "wrong answer";
+}
+
+/** One request per call to the given node over HTTP; resolves to null on success or the kind of error. */
+function randomNodeFetcher(nodes: string[]): Fetcher {
   return async (node, id) => {
     const res = await fetch(`${nodes[node]}/_cache/metrics/${id}`, {
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
     const body = await res.text();
     if (res.status !== 200) return `http ${res.status}`;
-    // An answer for another key would be worse than an error: count it as one.
-    return body.includes(`"cnf_id":"${id}"`) ? null : "wrong answer";
+    return check(body, id);
+  };
+}
+
+/** Through the client library, which picks the owner (and retries on the next nodes). */
+function ownerFetcher(client: DistcacheClient): Fetcher {
+  const decoder = new TextDecoder();
+  return async (_node, id) => {
+    try {
+      const bytes = await client.get("metrics", id);
+      return check(bytes === null ? null : decoder.decode(bytes), id);
+    } catch (e) {
+      const error = e as { code?: string; status?: number };
+      return error.status ? `http ${error.status}` : `client ${error.code ?? "error"}`;
+    }
   };
 }
 
@@ -256,7 +273,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     throw new UsageError(`--count must be a positive integer (got ${count})`);
   }
 
+  const route = protocol === "grpc" ? "random" : options.route ?? "owner";
   const grpcClients: grpc.Client[] = [];
+  let cacheClient: DistcacheClient | undefined;
   let fetcher: Fetcher;
   if (protocol === "grpc") {
     const Client = grpc.makeGenericClientConstructor(loadCnfMetricsProto(), "CnfMetricsService");
@@ -264,8 +283,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
       grpcClients.push(new Client(address, grpc.credentials.createInsecure()));
     }
     fetcher = grpcFetcher(grpcClients);
+  } else if (route === "owner") {
+    cacheClient = await connect({ seeds: nodes, timeoutMs: REQUEST_TIMEOUT_MS });
+    fetcher = ownerFetcher(cacheClient);
   } else {
-    fetcher = httpFetcher(nodes);
+    fetcher = randomNodeFetcher(nodes);
   }
 
   const before = await scrape(nodes);
@@ -320,6 +342,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
       Deno.stderr.writeSync(new TextEncoder().encode("\n"));
     }
     for (const c of grpcClients) c.close();
+    await cacheClient?.close();
   }
   const elapsedS = (performance.now() - started) / 1000;
   const after = await scrape(nodes);
@@ -329,10 +352,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     hits: after.hits - before.hits,
     hotHits: after.hotHits - before.hotHits,
     sourceReads: after.sourceReads - before.sourceReads,
+    forwarded: after.forwarded - before.forwarded,
   };
   const errors = Object.values(errorKinds).reduce((a, b) => a + b, 0);
   return {
     protocol,
+    route,
     nodes: nodes.length,
     clients,
     requests: done,
@@ -364,6 +389,9 @@ export function formatSummary(s: LoadSummary): string {
     `${s.requests} requests over ${s.protocol} to ${s.nodes} nodes from ${s.clients} clients in ${
       s.elapsedS.toFixed(2)
     } s`,
+    `routing ${
+      s.route === "owner" ? "each key to its owner (client library)" : "each request to a random node"
+    }`,
     `QPS ${s.qps.toFixed(0)}`,
     `latency ms p50 ${s.latencyMs.p50.toFixed(3)}  p95 ${s.latencyMs.p95.toFixed(3)}  p99 ${
       s.latencyMs.p99.toFixed(3)
@@ -373,6 +401,9 @@ export function formatSummary(s: LoadSummary): string {
     `cluster gets ${c.gets}, main-cache hits ${c.hits}, hot-cache hits ${c.hotHits}, hit ratio ${
       (100 * c.hitRatio).toFixed(2)
     }% (gets include those forwarded to the owner)`,
+    `forwarded from node to owner ${c.forwarded} (${
+      (100 * c.forwarded / Math.max(1, s.requests)).toFixed(1)
+    }% of requests)`,
     `database reads ${c.sourceReads}, ${c.sourceReadsPer10k.toFixed(2)} per 10,000 requests`,
   ].join("\n");
 }
@@ -380,6 +411,8 @@ export function formatSummary(s: LoadSummary): string {
 const USAGE = `usage: deno task load (--nodes <url,...> | --etcd <host:port>) (--duration <s> | --count <n>)
   --clients <n>        concurrent clients (default 16)
   --protocol <p>       http (GET /_cache/metrics/<id>, default) or grpc (ShowCnfMetric)
+  --route <r>          over http: owner (the client library sends each key to its owner, default) or
+                       random (each request to a random node, which forwards it)
   --json               print the summary as JSON instead of text
 Nodes must be on loopback or private addresses; --duration is at most ${MAX_DURATION_S} s.`;
 
@@ -397,6 +430,7 @@ async function main(args: string[]): Promise<number> {
         duration: { type: "string" },
         count: { type: "string" },
         protocol: { type: "string", default: "http" },
+        route: { type: "string", default: "owner" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
@@ -416,6 +450,9 @@ async function main(args: string[]): Promise<number> {
     if (flags.protocol !== "http" && flags.protocol !== "grpc") {
       throw new UsageError(`--protocol must be http or grpc (got ${JSON.stringify(flags.protocol)})`);
     }
+    if (flags.route !== "owner" && flags.route !== "random") {
+      throw new UsageError(`--route must be owner or random (got ${JSON.stringify(flags.route)})`);
+    }
     if (flags.etcd !== undefined) checkPrivate(`http://${flags.etcd}`);
     const nodes = flags.nodes !== undefined
       ? flags.nodes.split(",").map((s) => s.trim().replace(/\/$/, "")).filter(Boolean)
@@ -426,6 +463,7 @@ async function main(args: string[]): Promise<number> {
       durationS: flags.duration === undefined ? undefined : Number(flags.duration),
       count: flags.count === undefined ? undefined : Number(flags.count),
       protocol: flags.protocol,
+      route: flags.route,
       progress: true,
     });
     console.log(flags.json ? JSON.stringify(summary) : formatSummary(summary));

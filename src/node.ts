@@ -117,6 +117,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
     self: { http: "", grpc: "" },
     ring: undefined as StatusRing | undefined,
     members: (): string[] => [],
+    vnodes: config.peers.vnodes,
   };
 
   const grpcServer = new grpc.Server({

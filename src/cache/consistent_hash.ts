@@ -160,6 +160,42 @@ export class ConsistentHash {
   get(key: string): string | undefined {
     const points = this.#points;
     if (points.length === 0) return undefined;
+    return this.#owners[this.#pointOf(key)];
+  }
+
+  /**
+   * Names the owner of a key followed by the nodes that would own it if those before them left, in
+   * ring order: where a client retries a read when the owner fails.
+   *
+   * @param key The key.
+   * @param count How many distinct nodes at most.
+   * @returns Up to `count` distinct nodes, the owner first; empty when the ring is empty.
+   * @example
+   * ```ts
+   * import { ConsistentHash } from "./consistent_hash.ts";
+   *
+   * const ring = new ConsistentHash();
+   * ring.add("a", "b", "c");
+   * const [owner, next] = ring.successors("key", 2);
+   * owner === ring.get("key"); // true; next is another node
+   * ```
+   */
+  successors(key: string, count: number): string[] {
+    const points = this.#points;
+    const out: string[] = [];
+    if (points.length === 0) return out;
+    const wanted = Math.min(count, this.#members.size);
+    for (let i = this.#pointOf(key), seen = 0; out.length < wanted && seen < points.length; seen++) {
+      const owner = this.#owners[i];
+      if (!out.includes(owner)) out.push(owner);
+      i = i + 1 === points.length ? 0 : i + 1;
+    }
+    return out;
+  }
+
+  /** The index of the first point at or after the key's hash, wrapping past the last. */
+  #pointOf(key: string): number {
+    const points = this.#points;
     const h = this.#hash(key) >>> 0;
     // The owner's point is the first >= h: in h's range, or else the first point of a later range.
     const range = h >>> this.#shift;
@@ -171,7 +207,7 @@ export class ConsistentHash {
       else hi = mid;
     }
     // Past the last point the ring wraps to the first.
-    return this.#owners[lo === points.length ? 0 : lo];
+    return lo === points.length ? 0 : lo;
   }
 
   /**

@@ -9,7 +9,8 @@ import type { PeerAddress } from "../config.ts";
 import { log } from "../log.ts";
 import { Backoff } from "./backoff.ts";
 import type { Discovery } from "./discovery.ts";
-import { decodeMember, encodeMember, MEMBER_PREFIX, memberKey } from "./member_value.ts";
+import { MEMBER_PREFIX } from "../protocol.ts";
+import { decodeMember, encodeMember, memberKey } from "./member_value.ts";
 
 /** How to join the cluster. */
 export interface EtcdDiscoveryOptions {

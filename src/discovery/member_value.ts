@@ -5,9 +5,7 @@
  * @module
  */
 import type { PeerAddress } from "../config.ts";
-
-/** The key prefix every member registers under. */
-export const MEMBER_PREFIX = "GroupCache/";
+import { MEMBER_PREFIX } from "../protocol.ts";
 
 /** The endpoints manager's "add" operation; any other Op is not a live endpoint. */
 const OP_ADD = 0;

@@ -19,27 +19,37 @@ export interface BreakerOptions {
   now?: () => number;
 }
 
-/** A peer client that stops calling its peer while the peer keeps failing. */
-export class PeerBreaker<P extends PeerClient & { close(): void }> implements PeerClient {
+/**
+ * Counts a callee's failures in a row and, past the threshold, fails its calls at once until the back-off
+ * ends; then lets one trial call through, whose success closes it again.
+ */
+export class Breaker {
+  /** Names the callee in the error of a skipped call. */
   readonly id: string;
-  readonly #peer: P;
   readonly #threshold: number;
   readonly #base: number;
   readonly #max: number;
   readonly #now: () => number;
+  readonly #isFault: (error: unknown) => boolean;
   #failures = 0;
   #backoff: number;
   #openUntil = 0;
   #trial = false;
 
-  constructor(peer: P, options: BreakerOptions = {}) {
-    this.id = peer.id;
-    this.#peer = peer;
+  /**
+   * @param id The callee's name, e.g. its base URL.
+   * @param options Threshold and back-off.
+   * @param isFault Whether an error counts against the callee (default: every error); an answer that
+   * refuses the caller's input, say, is the caller's fault and leaves the breaker as it was.
+   */
+  constructor(id: string, options: BreakerOptions = {}, isFault: (error: unknown) => boolean = () => true) {
+    this.id = id;
     this.#threshold = options.failures ?? 3;
     this.#base = options.backoffMs ?? 1000;
     this.#max = options.maxBackoffMs ?? 30_000;
     this.#backoff = this.#base;
     this.#now = options.now ?? Date.now;
+    this.#isFault = isFault;
   }
 
   /** Whether calls are being skipped right now. */
@@ -47,7 +57,14 @@ export class PeerBreaker<P extends PeerClient & { close(): void }> implements Pe
     return this.#failures >= this.#threshold && (this.#trial || this.#now() < this.#openUntil);
   }
 
-  async #call<T>(call: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `call` unless the breaker is open.
+   *
+   * @param call The call to the callee.
+   * @returns What the call resolves to.
+   * @throws The call's error, or an error naming the callee when the call was skipped.
+   */
+  async run<T>(call: () => Promise<T>): Promise<T> {
     if (this.#failures >= this.#threshold) {
       // Open: skip until the back-off ends, then let exactly one trial call through.
       if (this.#trial || this.#now() < this.#openUntil) {
@@ -61,6 +78,10 @@ export class PeerBreaker<P extends PeerClient & { close(): void }> implements Pe
       this.#backoff = this.#base;
       return value;
     } catch (e) {
+      if (!this.#isFault(e)) {
+        if (this.#trial) this.#failures = 0;
+        throw e;
+      }
       this.#failures++;
       if (this.#failures >= this.#threshold) {
         if (this.#trial) this.#backoff = Math.min(this.#backoff * 2, this.#max);
@@ -71,17 +92,35 @@ export class PeerBreaker<P extends PeerClient & { close(): void }> implements Pe
       this.#trial = false;
     }
   }
+}
+
+/** A peer client that stops calling its peer while the peer keeps failing. */
+export class PeerBreaker<P extends PeerClient & { close(): void }> implements PeerClient {
+  readonly id: string;
+  readonly #peer: P;
+  readonly #breaker: Breaker;
+
+  constructor(peer: P, options: BreakerOptions = {}) {
+    this.id = peer.id;
+    this.#peer = peer;
+    this.#breaker = new Breaker(peer.id, options);
+  }
+
+  /** Whether calls are being skipped right now. */
+  get open(): boolean {
+    return this.#breaker.open;
+  }
 
   get(group: string, key: string): Promise<ByteView | null> {
-    return this.#call(() => this.#peer.get(group, key));
+    return this.#breaker.run(() => this.#peer.get(group, key));
   }
 
   set(group: string, key: string, value: ByteView): Promise<void> {
-    return this.#call(() => this.#peer.set(group, key, value));
+    return this.#breaker.run(() => this.#peer.set(group, key, value));
   }
 
   delete(group: string, key: string): Promise<void> {
-    return this.#call(() => this.#peer.delete(group, key));
+    return this.#breaker.run(() => this.#peer.delete(group, key));
   }
 
   /** Closes the wrapped client. */

@@ -6,7 +6,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { ByteView } from "../cache/byte_view.ts";
 import type { PeerClient } from "../cache/peers.ts";
-import { FORWARDED_METADATA } from "../server/grpc.ts";
+import { FORWARDED_HEADER } from "../protocol.ts";
 import { serviceClient } from "../server/proto.ts";
 import type { PeerOptions } from "./peer_options.ts";
 
@@ -79,7 +79,7 @@ export class GrpcPeerClient implements PeerClient {
       throw new Error(`peer ${this.id} ${op} failed: ${(e as Error).message}`);
     }
     const md = new grpc.Metadata();
-    md.set(FORWARDED_METADATA, "1");
+    md.set(FORWARDED_HEADER, "1");
     if (write) md.set("authorization", `Bearer ${this.#options.token}`);
     const method = (client as unknown as Record<string, Unary>)[op].bind(client);
     return await new Promise((resolve, reject) => {

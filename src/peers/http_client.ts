@@ -5,7 +5,7 @@
  */
 import { ByteView } from "../cache/byte_view.ts";
 import type { PeerClient } from "../cache/peers.ts";
-import { EXPIRE_HEADER, FORWARDED_HEADER, TTL_HEADER } from "../server/http.ts";
+import { cachePath, EXPIRE_HEADER, FORWARDED_HEADER, TTL_HEADER } from "../protocol.ts";
 import type { PeerCallRecorder, PeerOptions } from "./peer_options.ts";
 
 /** A peer's HTTP endpoint. */
@@ -23,7 +23,7 @@ export class HttpPeerClient implements PeerClient {
   }
 
   #url(group: string, key: string): string {
-    return `${this.id}/_cache/${encodeURIComponent(group)}/${encodeURIComponent(key)}`;
+    return this.id + cachePath(group, key);
   }
 
   /**

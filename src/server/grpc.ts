@@ -7,11 +7,9 @@ import * as grpc from "@grpc/grpc-js";
 import { ByteView } from "../cache/byte_view.ts";
 import type { Group } from "../cache/group.ts";
 import type { NodeMetrics } from "../metrics.ts";
+import { FORWARDED_HEADER } from "../protocol.ts";
 import { malformed, serviceClient, tolerantService } from "./proto.ts";
 import { authProblem, keyProblem } from "./validate.ts";
-
-/** Metadata key marking a request forwarded by a peer (answered locally, never forwarded again). */
-export const FORWARDED_METADATA = "x-distcache-forwarded";
 
 /** What the GroupCache handlers need from the node. */
 export interface GrpcDeps {
@@ -55,7 +53,7 @@ function target(deps: GrpcDeps, call: Call, write: boolean): Target | grpc.Servi
   const key = String(req.key ?? "");
   const problem = keyProblem(key, deps.maxKeyBytes);
   if (problem) return status(grpc.status.INVALID_ARGUMENT, problem);
-  return { group, key, local: call.metadata.get(FORWARDED_METADATA).length > 0 };
+  return { group, key, local: call.metadata.get(FORWARDED_HEADER).length > 0 };
 }
 
 /** Wraps a handler: errors it throws become UNAVAILABLE, and every call is timed. */

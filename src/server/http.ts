@@ -6,15 +6,9 @@
 import { ByteView } from "../cache/byte_view.ts";
 import type { Group } from "../cache/group.ts";
 import type { NodeMetrics } from "../metrics.ts";
+import { CACHE_PREFIX as PREFIX, EXPIRE_HEADER, FORWARDED_HEADER, TTL_HEADER } from "../protocol.ts";
 import { statusResponse, type StatusRing } from "./status.ts";
 import { authProblem, keyProblem } from "./validate.ts";
-
-/** Marks a request forwarded by a peer: it is answered locally and never forwarded again. */
-export const FORWARDED_HEADER = "x-distcache-forwarded";
-/** Carries a value's absolute expiry in Unix epoch milliseconds (absent when it never expires). */
-export const EXPIRE_HEADER = "x-distcache-expire-unix-ms";
-/** Sets a value's time to live in milliseconds on PUT (absent or 0: the group's default). */
-export const TTL_HEADER = "x-distcache-ttl-ms";
 
 /** What the handler needs from its node. */
 export interface HttpDeps {
@@ -31,9 +25,9 @@ export interface HttpDeps {
   ring?: StatusRing;
   /** The HTTP URLs on this node's ring, itself included, reported by /healthz (default: itself). */
   members?: () => string[];
+  /** Virtual nodes per member on the ring, reported by /healthz so clients build the same ring. */
+  vnodes?: number;
 }
-
-const PREFIX = "/_cache/";
 
 function text(status: number, body: string, headers?: Record<string, string>): Response {
   return new Response(body + "\n", {
@@ -158,6 +152,7 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
           http: deps.self.http,
           grpc: deps.self.grpc,
           members: deps.members?.() ?? [deps.self.http],
+          vnodes: deps.vnodes,
         });
       case "/readyz":
         return deps.ready() ? text(200, "ready") : text(503, "not ready");

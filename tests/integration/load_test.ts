@@ -81,8 +81,22 @@ Deno.test("deno task load reports figures that agree with the cluster's own coun
           `${s.cluster.sourceReads} reads`,
         );
         assert.equal(s.cluster.sourceReadsPer10k, s.cluster.sourceReads * 10_000 / s.requests);
+        // Through the client library each request reached its key's owner: no node forwarded one.
+        assert.equal(s.route, "owner");
+        assert.equal(s.cluster.forwarded, 0);
+        assert.equal(s.cluster.gets, s.requests);
       },
     );
+
+    await t.step("--route random sends requests to any node, which forwards most to the owner", async () => {
+      const run = await load(["--nodes", urls.join(","), "--count", "300", "--route", "random", "--json"]);
+      assert.equal(run.code, 0, run.stderr);
+      const s: LoadSummary = JSON.parse(run.stdout);
+      assert.equal(s.errors, 0, JSON.stringify(s.errorKinds));
+      assert.equal(s.route, "random");
+      // About two thirds land on a node that does not own the key; far from none.
+      assert.ok(s.cluster.forwarded > 100 && s.cluster.forwarded < 300, `${s.cluster.forwarded} forwarded`);
+    });
 
     await t.step(
       "over gRPC for a duration, with a progress line each second and a text summary",
@@ -150,11 +164,12 @@ Deno.test("the load client finds nodes in etcd under GroupCache/", async () => {
       "http://127.0.0.1:2222",
       "http://127.0.0.1:2224",
     ]);
+    // A value that is not a member is skipped, as the nodes skip it.
     await kv.put("GroupCache/bad").value("not json");
-    await assert.rejects(
-      nodesFromEtcd(`127.0.0.1:${client}`),
-      /GroupCache\/bad: expected JSON with Metadata\.http/,
-    );
+    assert.deepEqual(await nodesFromEtcd(`127.0.0.1:${client}`), [
+      "http://127.0.0.1:2222",
+      "http://127.0.0.1:2224",
+    ]);
   } finally {
     kv.close();
     await etcd.stop();
