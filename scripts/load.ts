@@ -401,7 +401,7 @@ export function formatSummary(s: LoadSummary): string {
     `cluster gets ${c.gets}, main-cache hits ${c.hits}, hot-cache hits ${c.hotHits}, hit ratio ${
       (100 * c.hitRatio).toFixed(2)
     }% (gets include those forwarded to the owner)`,
-    `forwarded from node to owner ${c.forwarded} (${
+    `fetched from the owner by a node ${c.forwarded} (${
       (100 * c.forwarded / Math.max(1, s.requests)).toFixed(1)
     }% of requests)`,
     `database reads ${c.sourceReads}, ${c.sourceReadsPer10k.toFixed(2)} per 10,000 requests`,
