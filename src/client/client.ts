@@ -7,7 +7,14 @@ import { ConsistentHash, DEFAULT_REPLICAS } from "../cache/consistent_hash.ts";
 import { type CnfMetric, fromJson, validateCnfId, validateCnfMetric } from "../cnf/cnf_metric.ts";
 import { fromMessage, toMessage } from "../cnf/cnf_metric_message.ts";
 import { Breaker } from "../peers/breaker.ts";
-import { batchPath, cachePath, EXPIRE_HEADER, STALE_HEADER, TTL_HEADER } from "../protocol.ts";
+import {
+  batchPath,
+  cachePath,
+  EXPIRE_HEADER,
+  FORWARDED_HEADER,
+  STALE_HEADER,
+  TTL_HEADER,
+} from "../protocol.ts";
 import { CnfGrpc } from "./cnf_grpc.ts";
 import { DistcacheError, statusError } from "./errors.ts";
 import { EtcdMembers, type Member, type Membership, type MemberSource, SeedMembers } from "./members.ts";
@@ -150,7 +157,11 @@ export class DistcacheClient {
   getEntry(group: string, key: string): Promise<Entry | null> {
     checkName("group", group);
     checkName("key", key);
-    return this.#read(key, `get ${group}/${JSON.stringify(key)}`, (node) => this.#getFrom(node, group, key));
+    return this.#read(
+      key,
+      `get ${group}/${JSON.stringify(key)}`,
+      (node, retry) => this.#getFrom(node, group, key, retry),
+    );
   }
 
   /**
@@ -325,8 +336,12 @@ export class DistcacheClient {
     return new DistcacheError("unavailable", "no cluster member is known");
   }
 
-  /** Tries the owner, then the next nodes of the ring, with a short random pause before each retry. */
-  async #read<T>(key: string, what: string, call: (node: Node) => Promise<T>): Promise<T> {
+  /**
+   * Tries the owner, then the next nodes of the ring, with a short random pause before each retry. A
+   * retry is marked forwarded: the node answers from its cache or its own source instead of asking the
+   * owner that just failed (and waiting out its own deadline on it).
+   */
+  async #read<T>(key: string, what: string, call: (node: Node, retry: boolean) => Promise<T>): Promise<T> {
     this.#checkOpen();
     const urls = this.#ring.successors(key, 1 + this.#retries);
     if (urls.length === 0) throw this.#noMembers();
@@ -337,7 +352,7 @@ export class DistcacheClient {
       const node = this.#nodes.get(urls[i]);
       if (!node) continue;
       try {
-        return await node.breaker.run(() => call(node));
+        return await node.breaker.run(() => call(node, i > 0));
       } catch (e) {
         if (e instanceof DistcacheError && !e.retryable) throw e;
         failures.push((e as Error).message);
@@ -371,9 +386,10 @@ export class DistcacheClient {
     }
   }
 
-  async #getFrom(node: Node, group: string, key: string): Promise<Entry | null> {
+  async #getFrom(node: Node, group: string, key: string, retry: boolean): Promise<Entry | null> {
     const what = `get ${group}/${JSON.stringify(key)}`;
-    const res = await this.#fetch(node, cachePath(group, key), { method: "GET", headers: {} }, what);
+    const headers: Record<string, string> = retry ? { [FORWARDED_HEADER]: "1" } : {};
+    const res = await this.#fetch(node, cachePath(group, key), { method: "GET", headers }, what);
     if (res.status === 404) {
       await res.body?.cancel();
       return null;
