@@ -22,6 +22,13 @@ export interface GroupConfig {
   ttlMs: number;
   negativeTtlMs: number;
   policy: string;
+  /** Share of `ttlMs` by which each loaded value's lifetime is shortened at random, 0 to below 1. */
+  ttlJitter: number;
+  /**
+   * The penetration guard: a Bloom filter of the keys the source has, rebuilt every `refreshMs`; absent
+   * when off. Only a source that can list its keys (the `metrics` group's) has one.
+   */
+  keyFilter?: { falsePositiveRate: number; refreshMs: number };
 }
 
 /** A validated node configuration. */
@@ -147,6 +154,10 @@ function groups(o: Obj): GroupConfig[] {
         `${f}.hot_cache_fraction must be a number from 0 to below 1 (got ${describe(hot)})`,
       );
     }
+    const jitter = g.ttl_jitter ?? 0.1;
+    if (typeof jitter !== "number" || !(jitter >= 0 && jitter < 1)) {
+      throw new ConfigError(`${f}.ttl_jitter must be a number from 0 to below 1 (got ${describe(jitter)})`);
+    }
     out.push({
       name,
       cacheBytes: int(g, "cache_bytes", `${f}.cache_bytes`, 64 << 20, 1024, Number.MAX_SAFE_INTEGER),
@@ -154,9 +165,38 @@ function groups(o: Obj): GroupConfig[] {
       ttlMs: int(g, "ttl_ms", `${f}.ttl_ms`, 60_000, 0, Number.MAX_SAFE_INTEGER),
       negativeTtlMs: int(g, "negative_ttl_ms", `${f}.negative_ttl_ms`, 5_000, 0, Number.MAX_SAFE_INTEGER),
       policy: str(g, "policy", `${f}.policy`, "tinylfu"),
+      ttlJitter: jitter,
+      keyFilter: keyFilter(g, name, f),
     });
   }
   return out;
+}
+
+/** The group whose source (the CNF table) can list its keys, and so have a key filter. */
+const LISTABLE_GROUP = "metrics";
+
+function keyFilter(g: Obj, name: string, f: string): GroupConfig["keyFilter"] {
+  const k = section(g, "key_filter");
+  const enabled = k.enabled ?? name === LISTABLE_GROUP;
+  if (typeof enabled !== "boolean") {
+    throw new ConfigError(`${f}.key_filter.enabled must be true or false (got ${describe(enabled)})`);
+  }
+  if (!enabled) return undefined;
+  if (name !== LISTABLE_GROUP) {
+    throw new ConfigError(
+      `${f}.key_filter: only the ${LISTABLE_GROUP} group's source can list its keys; remove key_filter here`,
+    );
+  }
+  const rate = k.false_positive_rate ?? 0.01;
+  if (typeof rate !== "number" || !(rate >= 0.0001 && rate <= 0.5)) {
+    throw new ConfigError(
+      `${f}.key_filter.false_positive_rate must be a number from 0.0001 to 0.5 (got ${describe(rate)})`,
+    );
+  }
+  return {
+    falsePositiveRate: rate,
+    refreshMs: int(k, "refresh_ms", `${f}.key_filter.refresh_ms`, 60_000, 1000, 24 * 3600_000),
+  };
 }
 
 /**

@@ -27,6 +27,8 @@ const GROUP_COUNTERS = {
   loadsDeduped: "Gets that joined a load already in flight.",
   localFallbacks: "Loads from this node's source of keys another node owns, after the owner failed.",
   negativeHits: "Gets answered by a remembered not-found.",
+  filterRejections: "Loads the key filter answered not-found without reading the source.",
+  filterFalsePositives: "Keys the key filter let through that the source did not have.",
 } as const;
 
 function snake(s: string): string {
@@ -162,6 +164,33 @@ export class NodeMetrics {
         this.set(connected() ? 1 : 0);
       },
     });
+  }
+
+  /**
+   * Exports the key filter of groups that have one: `distcache_key_filter_keys` (keys it holds),
+   * `distcache_key_filter_bytes` (its memory) and `distcache_key_filter_active` (1 once a rebuild from the
+   * source succeeded, so that it rules keys out), read at scrape time.
+   *
+   * @param filters Each filtered group's name and the filter's figures now.
+   */
+  watchKeyFilters(filters: () => Iterable<[string, { keys: number; bytes: number; active: boolean }]>): void {
+    for (
+      const [field, help] of [
+        ["keys", "Keys in the group's key filter (the penetration guard)."],
+        ["bytes", "Memory of the group's key filter, in bytes."],
+        ["active", "1 once the key filter was built from the source and rules keys out, else 0."],
+      ] as const
+    ) {
+      new client.Gauge({
+        name: `distcache_key_filter_${field}`,
+        help,
+        labelNames: ["group"],
+        registers: [this.registry],
+        collect() {
+          for (const [group, stats] of filters()) this.set({ group }, Number(stats[field]));
+        },
+      });
+    }
   }
 
   /**

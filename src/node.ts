@@ -5,6 +5,8 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { Group } from "./cache/group.ts";
+import { SourceKeyFilter } from "./cache/key_filter.ts";
+import { keepKeyFilter } from "./cnf/cnf_keys.ts";
 import type { Getter } from "./cache/group.ts";
 import { CnfValidationError, toJson, validateCnfId } from "./cnf/cnf_metric.ts";
 import type { CnfRepository } from "./cnf/repository.ts";
@@ -89,7 +91,10 @@ export async function startNode(config: Config): Promise<RunningNode> {
   const groups = new Map<string, Group>();
   const metrics = new NodeMetrics(() => groups.values(), () => repository.reads);
   const loadLimit = new LoadLimit(config.limits.maxConcurrentLoads, config.database.timeoutMs);
+  const keyFilters = new Map<string, SourceKeyFilter>();
   for (const g of config.groups) {
+    const keyFilter = g.keyFilter && new SourceKeyFilter(g.keyFilter.falsePositiveRate);
+    if (keyFilter) keyFilters.set(g.name, keyFilter);
     groups.set(
       g.name,
       new Group({
@@ -103,9 +108,18 @@ export async function startNode(config: Config): Promise<RunningNode> {
         ttlMs: g.ttlMs,
         negativeTtlMs: g.negativeTtlMs,
         policy: g.policy,
+        ttlJitter: g.ttlJitter,
+        keyFilter,
       }),
     );
   }
+  metrics.watchKeyFilters(() => [...keyFilters].map(([name, f]) => [name, f.stats()]));
+  // Built before the node listens, so the first unknown keys are already ruled out.
+  const stopFilters = await Promise.all(
+    config.groups.filter((g) => g.keyFilter).map((g) =>
+      keepKeyFilter(keyFilters.get(g.name)!, repository, g.keyFilter!.refreshMs)
+    ),
+  );
   let ready = false;
   const handlerDeps = {
     groups,
@@ -140,6 +154,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
   const grpcPort = await bindGrpc(grpcServer, `${config.host}:${config.grpcPort}`, transport.grpcServer)
     .catch(
       async (e) => {
+        for (const stop of stopFilters) stop();
         await repository.close();
         throw new Error(`cannot listen for gRPC on ${config.host}:${config.grpcPort}: ${e.message}`);
       },
@@ -162,6 +177,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
     }, httpHandler(handlerDeps));
   } catch (e) {
     grpcServer.forceShutdown();
+    for (const stop of stopFilters) stop();
     await repository.close();
     throw new Error(`cannot listen for HTTP on ${config.host}:${config.httpPort}: ${(e as Error).message}`);
   }
@@ -224,6 +240,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
         grpcServer.forceShutdown();
       }
       picker.close();
+      for (const stop of stopFilters) stop();
       await repository.close();
       transport.close();
       log("info", "node stopped", { http: httpUrl });

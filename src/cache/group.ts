@@ -6,6 +6,7 @@
 import { ByteView } from "./byte_view.ts";
 import { NoPeers, type PeerClient, type PeerPicker } from "./peers.ts";
 import type { Cache, CacheStats } from "./policy.ts";
+import type { KeyFilter } from "./key_filter.ts";
 import { createCache } from "./policies.ts";
 import { Singleflight } from "./singleflight.ts";
 
@@ -30,6 +31,18 @@ export interface GroupOptions {
   hotCacheFraction?: number;
   /** Lifetime of loaded and set values that carry no expiry of their own, in ms; 0 (default) for none. */
   ttlMs?: number;
+  /**
+   * Spreads expiries so that values loaded together do not expire together (a cache avalanche): a value
+   * given the group's `ttlMs` lives `ttlMs * (1 - ttlJitter * r)` for a random r in [0, 1), never longer
+   * than `ttlMs`. From 0 (off, the default here) up to (not including) 1. A TTL given with a write is kept
+   * exactly.
+   */
+  ttlJitter?: number;
+  /**
+   * Keys the source may have (a penetration guard): a key it rules out is answered "not found" without a
+   * source read, a peer call or a negative-cache entry. Sets and deletes add their key.
+   */
+  keyFilter?: KeyFilter;
   /** How long "the source has no such key" is remembered, in ms; default 5000, 0 disables it. */
   negativeTtlMs?: number;
   /**
@@ -48,6 +61,8 @@ export interface GroupOptions {
   hotChance?: () => boolean;
   /** Clock in epoch milliseconds; default `Date.now`. */
   now?: () => number;
+  /** Random numbers in [0, 1) for the TTL jitter; default `Math.random`. */
+  random?: () => number;
 }
 
 /** Counters that explain what a group did; each names one branch of the load path. */
@@ -77,6 +92,10 @@ export interface GroupStats {
   localFallbacks: number;
   /** Peers that failed to delete a key when a delete was broadcast. */
   peerDeleteErrors: number;
+  /** Loads the key filter answered "not found" without asking the source. */
+  filterRejections: number;
+  /** Keys the key filter let through that the source did not have (its false positives, seen here). */
+  filterFalsePositives: number;
 }
 
 /** A cached value, or null for a remembered "the source has no such key". */
@@ -109,6 +128,9 @@ export class Group {
   readonly name: string;
   readonly #getter: Getter;
   readonly #ttlMs: number;
+  readonly #ttlJitter: number;
+  readonly #keyFilter: KeyFilter | undefined;
+  readonly #random: () => number;
   readonly #negativeTtlMs: number;
   readonly #hotTtlMs: number;
   readonly #hotChance: () => boolean;
@@ -138,6 +160,8 @@ export class Group {
     localLoadErrors: 0,
     localFallbacks: 0,
     peerDeleteErrors: 0,
+    filterRejections: 0,
+    filterFalsePositives: 0,
   };
   /** Entries each cache dropped because their key was written or deleted. */
   readonly #deletions = { main: 0, hot: 0 };
@@ -162,12 +186,15 @@ export class Group {
       cacheBytes,
       hotCacheFraction = 0.125,
       ttlMs = 0,
+      ttlJitter = 0,
+      keyFilter,
       negativeTtlMs = 5000,
       hotTtlMs = 10_000,
       peers = NoPeers,
       policy = "tinylfu",
       hotChance = () => Math.random() < 0.1,
       now = Date.now,
+      random = Math.random,
     } = options;
     if (typeof name !== "string" || name === "") {
       throw new TypeError(`name must be a non-empty string, got ${describe(name)}`);
@@ -180,6 +207,18 @@ export class Group {
       );
     }
     requireInteger("ttlMs", ttlMs, 0);
+    if (typeof ttlJitter !== "number" || !(ttlJitter >= 0 && ttlJitter < 1)) {
+      throw new RangeError(
+        `ttlJitter must be a number from 0 up to (not including) 1, got ${describe(ttlJitter)}`,
+      );
+    }
+    if (
+      keyFilter !== undefined &&
+      (typeof keyFilter.mightContain !== "function" || typeof keyFilter.add !== "function")
+    ) {
+      throw new TypeError(`keyFilter must have mightContain and add methods, got ${describe(keyFilter)}`);
+    }
+    requireFunction("random", random);
     requireInteger("negativeTtlMs", negativeTtlMs, 0);
     requireInteger("hotTtlMs", hotTtlMs, 1);
     requirePicker(peers);
@@ -189,6 +228,9 @@ export class Group {
     this.name = name;
     this.#getter = getter;
     this.#ttlMs = ttlMs;
+    this.#ttlJitter = ttlJitter;
+    this.#keyFilter = keyFilter;
+    this.#random = random;
     this.#negativeTtlMs = negativeTtlMs;
     this.#hotTtlMs = hotTtlMs;
     this.#peers = peers;
@@ -255,6 +297,10 @@ export class Group {
    * @throws The getter's error, to every get waiting on that load; it is not cached.
    */
   async load(key: string, options: { local?: boolean } = {}): Promise<ByteView | null> {
+    if (this.#keyFilter !== undefined && !this.#keyFilter.mightContain(key)) {
+      this.#stats.filterRejections++;
+      return null;
+    }
     if (options.local) return this.#loadLocally(key, true);
     const { value, shared } = await this.#fetches.do(key, () => this.#fetch(key));
     if (shared) this.#stats.loadsDeduped++;
@@ -285,7 +331,8 @@ export class Group {
   ): Promise<void> {
     const ttlMs = options.ttlMs ?? this.#ttlMs;
     requireInteger("ttlMs", ttlMs, 0);
-    const view = this.#toView(value, ttlMs);
+    const view = this.#toView(value, options.ttlMs === undefined ? this.#jittered(ttlMs) : ttlMs);
+    this.#keyFilter?.add(key);
     const peer = options.local ? undefined : this.#peers.pickPeer(key);
     if (peer === undefined) {
       this.#forgetCopies(key);
@@ -317,6 +364,8 @@ export class Group {
    * ```
    */
   async delete(key: string, options: { local?: boolean } = {}): Promise<void> {
+    // A delete announces a change to the key (CreateCnfMetric invalidates this way): it may exist now.
+    this.#keyFilter?.add(key);
     this.#forgetCopies(key);
     if (options.local) return;
     const peers = this.#peers.peers();
@@ -474,13 +523,14 @@ export class Group {
       let value: Entry;
       try {
         const loaded = await this.#getter(key);
-        value = loaded === null ? null : this.#toView(loaded, this.#ttlMs);
+        value = loaded === null ? null : this.#toView(loaded, this.#jittered(this.#ttlMs));
       } catch (error) {
         this.#stats.localLoadErrors++;
         throw error;
       }
       this.#stats.localLoads++;
       if (!owned) this.#stats.localFallbacks++;
+      if (value === null && this.#keyFilter !== undefined) this.#stats.filterFalsePositives++;
       if (!ticket.stale) this.#keepLoaded(key, value, owned);
       return value;
     } finally {
@@ -506,6 +556,12 @@ export class Group {
   #keep(cache: Cache<Entry>, key: string, value: Entry, expiresAt: number): void {
     if (expiresAt !== 0 && expiresAt <= this.#now()) return;
     cache.set(key, value, expiresAt);
+  }
+
+  /** The group's TTL shortened by up to `ttlJitter` of itself, so values loaded together expire apart. */
+  #jittered(ttlMs: number): number {
+    if (this.#ttlJitter === 0 || ttlMs === 0) return ttlMs;
+    return Math.max(1, Math.round(ttlMs * (1 - this.#ttlJitter * this.#random())));
   }
 
   /** A hot copy lives until the value expires or hotTtlMs passes, whichever comes first. */
