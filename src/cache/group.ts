@@ -39,8 +39,9 @@ export interface GroupOptions {
    */
   ttlJitter?: number;
   /**
-   * Keys the source may have (a penetration guard): a key it rules out is answered "not found" without a
-   * source read, a peer call or a negative-cache entry. Sets and deletes add their key.
+   * Keys the source may have (a penetration guard): where the getter would be called (on the key's owner,
+   * or here when the owner failed), a key it rules out is answered "not found" without a source read or a
+   * negative-cache entry. Sets and deletes add their key.
    */
   keyFilter?: KeyFilter;
   /** How long "the source has no such key" is remembered, in ms; default 5000, 0 disables it. */
@@ -297,10 +298,6 @@ export class Group {
    * @throws The getter's error, to every get waiting on that load; it is not cached.
    */
   async load(key: string, options: { local?: boolean } = {}): Promise<ByteView | null> {
-    if (this.#keyFilter !== undefined && !this.#keyFilter.mightContain(key)) {
-      this.#stats.filterRejections++;
-      return null;
-    }
     if (options.local) return this.#loadLocally(key, true);
     const { value, shared } = await this.#fetches.do(key, () => this.#fetch(key));
     if (shared) this.#stats.loadsDeduped++;
@@ -518,6 +515,12 @@ export class Group {
   async #callGetter(key: string, owned: boolean): Promise<Entry> {
     const cached = this.#lookup(key);
     if (cached !== undefined) return cached;
+    // Checked where the source would be read, so a key set on its owner alone is never ruled out by
+    // another node; and not remembered, so a flood of unknown keys takes no cache room.
+    if (this.#keyFilter !== undefined && !this.#keyFilter.mightContain(key)) {
+      this.#stats.filterRejections++;
+      return null;
+    }
     const ticket = this.#begin(key);
     try {
       let value: Entry;

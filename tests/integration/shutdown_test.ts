@@ -20,7 +20,9 @@ Deno.test("SIGTERM and SIGINT let a request in flight finish, then the node exit
       try {
         const ring = new ConsistentHash();
         ring.add(node.http, peerUrl);
-        const key = Array.from({ length: 200 }, (_, i) => `slow-${i}`).find((k) => ring.get(k) === peerUrl)!;
+        // A seeded CNF id, so the node's key filter lets it through to the owner.
+        const key = Array.from({ length: 100 }, (_, i) => `CNF-${String(i + 1).padStart(3, "0")}`)
+          .find((k) => ring.get(k) === peerUrl)!;
         const inFlight = fetch(`${node.http}/_cache/metrics/${key}`);
         await arrived.promise;
         const stopped = node.stop(signal);
