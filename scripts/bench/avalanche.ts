@@ -48,14 +48,13 @@ async function config(dir: string, name: string, jitter: number, filter: boolean
   const edits: [RegExp, string][] = [
     [/^(\s*)ttl_ms:\s*\d+/m, `$1ttl_ms: ${TTL_MS}`],
     [/^(\s*)ttl_jitter:\s*[\d.]+/m, `$1ttl_jitter: ${jitter}`],
-    [/^(\s*)enabled:\s*true/m, `$1enabled: ${filter}`],
+    [/^(\s*)enabled:\s*(true|false)/m, `$1enabled: ${filter}`],
     // No rebuild during a run: its listing SELECTs would be counted as loads.
     [/^(\s*)refresh_ms:\s*\d+/m, "$1refresh_ms: 3600000"],
   ];
   for (const [pattern, replacement] of edits) {
-    const next = text.replace(pattern, replacement);
-    if (next === text) throw new Error(`config/config.yml: no line matches ${pattern}`);
-    text = next;
+    if (!pattern.test(text)) throw new Error(`config/config.yml: no line matches ${pattern}`);
+    text = text.replace(pattern, replacement);
   }
   const path = `${dir}/${name}.yml`;
   await Deno.writeTextFile(path, text);
