@@ -34,7 +34,8 @@ async function main(): Promise<number> {
     node = await startNode(config);
   } catch (e) {
     console.error(`distcache: ${(e as Error).message}`);
-    return 1;
+    // A token file that cannot be read or a token refused on this host is a configuration error.
+    return e instanceof ConfigError ? 2 : 1;
   }
   const stopped = Promise.withResolvers<void>();
   let stopping = false;

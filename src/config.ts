@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { DEFAULT_REPLICAS } from "./cache/consistent_hash.ts";
 import { type Level, LEVELS } from "./log.ts";
+import { redactUrl } from "./redact.ts";
 
 /** A static peer: its HTTP base URL and, when known, its gRPC address. */
 export interface PeerAddress {
@@ -31,6 +32,38 @@ export interface GroupConfig {
   keyFilter?: { falsePositiveRate: number; refreshMs: number };
 }
 
+/** What a client token allows: reading (GET, gRPC Get, ShowCnfMetric, ...) or writing. */
+export type Scope = "read" | "write";
+
+/** The scopes a client may be given. */
+export const SCOPES: readonly Scope[] = ["read", "write"];
+
+/** A token and the field (or flag, or variable) it came from, so an error can name where to fix it. */
+export interface SourcedToken {
+  token: string;
+  field: string;
+}
+
+/** A client allowed in by its own tokens: `auth.clients[i]`. */
+export interface ClientConfig {
+  /** Names the client in logs and metrics (never the token). */
+  name: string;
+  scopes: Scope[];
+  /** From `token` and `tokens`. */
+  tokens: SourcedToken[];
+  /** A file of more tokens, one per line, re-read on SIGHUP and when it changes; "" for none. */
+  tokenFile: string;
+}
+
+/** The `auth` section. */
+export interface AuthSection {
+  /** When true, reads need a peer token or a client token with the read scope. */
+  readsRequireToken: boolean;
+  /** How often token files are read for changes, in milliseconds; 0 leaves reloads to SIGHUP. */
+  reloadIntervalMs: number;
+  clients: ClientConfig[];
+}
+
 /** A validated node configuration. */
 export interface Config {
   host: string;
@@ -39,7 +72,17 @@ export interface Config {
   peers: {
     protocol: "http" | "grpc";
     static: PeerAddress[];
+    /**
+     * The first peer token, the one this node sends (unless empty: then the first of `tokens`, then of
+     * `tokenFile`). From `peers.token`, or `--peer-token` / DISTCACHE_PEER_TOKEN.
+     */
     token: string;
+    /** Where `token` came from: "peers.token", "--peer-token" or "DISTCACHE_PEER_TOKEN". */
+    tokenField: string;
+    /** More peer tokens accepted (and sent when `token` is empty). */
+    tokens: SourcedToken[];
+    /** A file of more peer tokens, one per line, re-read on SIGHUP and when it changes; "" for none. */
+    tokenFile: string;
     timeoutMs: number;
     vnodes: number;
   };
@@ -57,6 +100,7 @@ export interface Config {
    * peers' certificates against that CA (else against the system's roots). Empty strings: plain text.
    */
   tls: { certFile: string; keyFile: string; caFile: string };
+  auth: AuthSection;
 }
 
 /** A configuration value or flag that is wrong; the message names it. */
@@ -91,6 +135,17 @@ function str(o: Obj, key: string, field: string, fallback: string): string {
   const v = o[key] ?? fallback;
   if (typeof v !== "string") throw new ConfigError(`${field} must be a string (got ${describe(v)})`);
   return v;
+}
+
+/** A secret string: its value is never echoed in an error (a YAML number would be). */
+function secret(o: Obj, key: string, field: string, fallback: string): string {
+  const v = o[key] ?? fallback;
+  if (typeof v !== "string") throw new ConfigError(`${field} must be a string (quote it in YAML; not shown)`);
+  return v;
+}
+
+function secrets(o: Obj, key: string, field: string): string[] {
+  return list(o, key, field).map((v, i) => secret({ v }, "v", `${field}[${i}]`, ""));
 }
 
 function port(o: Obj, key: string, field: string, fallback: number): number {
@@ -231,7 +286,13 @@ export function toConfig(doc: unknown): Config {
     peers: {
       protocol,
       static: list(peers, "static", "peers.static").map((p, i) => peerAddress(p, `peers.static[${i}]`)),
-      token: str(peers, "token", "peers.token", ""),
+      token: secret(peers, "token", "peers.token", ""),
+      tokenField: "peers.token",
+      tokens: secrets(peers, "tokens", "peers.tokens").map((token, i) => ({
+        token,
+        field: `peers.tokens[${i}]`,
+      })),
+      tokenFile: str(peers, "token_file", "peers.token_file", ""),
       timeoutMs: int(peers, "timeout_ms", "peers.timeout_ms", 1000, 1, 600_000),
       vnodes: int(peers, "vnodes", "peers.vnodes", DEFAULT_REPLICAS, 1, 10_000),
     },
@@ -254,6 +315,53 @@ export function toConfig(doc: unknown): Config {
     shutdownTimeoutMs: int(server, "shutdown_timeout_ms", "server.shutdown_timeout_ms", 5000, 0, 600_000),
     log: { level: logLevel },
     tls: tlsFiles(section(root, "tls")),
+    auth: authSection(section(root, "auth")),
+  };
+}
+
+const CLIENT_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+function authSection(auth: Obj): AuthSection {
+  const reads = auth.reads_require_token ?? false;
+  if (typeof reads !== "boolean") {
+    throw new ConfigError(`auth.reads_require_token must be true or false (got ${describe(reads)})`);
+  }
+  const names = new Set<string>(["peer"]);
+  const clients = list(auth, "clients", "auth.clients").map((v, i): ClientConfig => {
+    const f = `auth.clients[${i}]`;
+    if (!v || typeof v !== "object" || Array.isArray(v)) {
+      throw new ConfigError(`${f} must be a mapping { name, scopes, token | tokens | token_file }`);
+    }
+    const c = v as Obj;
+    const name = str(c, "name", `${f}.name`, "");
+    if (!CLIENT_NAME.test(name)) {
+      throw new ConfigError(`${f}.name must be 1-64 characters of A-Z a-z 0-9 . _ - (got ${describe(name)})`);
+    }
+    if (names.has(name)) {
+      throw new ConfigError(`${f}.name "${name}" is taken (by another client, or "peer" for the peers)`);
+    }
+    names.add(name);
+    const scopes = list(c, "scopes", `${f}.scopes`);
+    if (scopes.length === 0 || scopes.some((s) => !(SCOPES as unknown[]).includes(s))) {
+      throw new ConfigError(`${f}.scopes must be a non-empty list of read, write (got ${describe(scopes)})`);
+    }
+    const tokens: SourcedToken[] = [];
+    if (c.token !== undefined) {
+      tokens.push({ token: secret(c, "token", `${f}.token`, ""), field: `${f}.token` });
+    }
+    secrets(c, "tokens", `${f}.tokens`).forEach((token, j) =>
+      tokens.push({ token, field: `${f}.tokens[${j}]` })
+    );
+    const tokenFile = str(c, "token_file", `${f}.token_file`, "");
+    if (tokens.length === 0 && tokenFile === "") {
+      throw new ConfigError(`${f} (${name}) needs token, tokens or token_file`);
+    }
+    return { name, scopes: [...new Set(scopes as Scope[])], tokens, tokenFile };
+  });
+  return {
+    readsRequireToken: reads,
+    reloadIntervalMs: int(auth, "reload_interval_ms", "auth.reload_interval_ms", 2000, 0, 3_600_000),
+    clients,
   };
 }
 
@@ -285,7 +393,7 @@ const USAGE = `usage: main.ts [flags]
   --etcd <host:port,...>   etcd endpoints; enables etcd membership
   --db <url>               sqlite:<path>, sqlite::memory: or mysql://user:pass@host:port/db
   --peer-protocol <p>      http or grpc
-  --peer-token <token>     token for PUT/DELETE and gRPC Set/Delete
+  --peer-token <token,...> peer token(s): the first is sent, all are accepted (overrides peers.token)
   --log-level <level>      debug, info, warn or error (default info)
   --help                   print this help`;
 
@@ -370,7 +478,17 @@ export async function loadConfig(
     c.peers.protocol = p;
   }
   if (flags["log-level"] !== undefined) c.log.level = level(flags["log-level"], "--log-level");
-  c.peers.token = flags["peer-token"] ?? env("DISTCACHE_PEER_TOKEN") ?? c.peers.token;
+  const flagToken = flags["peer-token"];
+  const envToken = flagToken === undefined ? env("DISTCACHE_PEER_TOKEN") : undefined;
+  if (flagToken !== undefined || envToken !== undefined) {
+    // Several tokens, comma-separated, let a rolling restart rotate the peer token without files.
+    const [first, ...more] = (flagToken ?? envToken)!.split(",").map((t) => t.trim());
+    const field = flagToken !== undefined ? "--peer-token" : "DISTCACHE_PEER_TOKEN";
+    c.peers.token = first;
+    c.peers.tokenField = field;
+    const extra = more.map((token, i) => ({ token, field: `${field} (token ${i + 2})` }));
+    c.peers.tokens = [...extra.filter((t) => t.token !== ""), ...c.peers.tokens];
+  }
   if (c.peers.protocol === "grpc" && (c.tls.certFile || c.tls.caFile)) {
     throw new ConfigError(
       "peers.protocol must be http when TLS is configured: grpc-js cannot open TLS channels under Deno 2.8.3",
@@ -382,7 +500,7 @@ export async function loadConfig(
   if (!/^(sqlite:.+|mysql:\/\/.+)$/.test(c.database.url)) {
     throw new ConfigError(
       `--db / database.url must be sqlite:<path>, sqlite::memory: or mysql://user:pass@host:port/db (got ${
-        describe(c.database.url)
+        describe(redactUrl(c.database.url))
       })`,
     );
   }

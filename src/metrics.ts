@@ -60,6 +60,27 @@ export class NodeMetrics {
     BUCKETS,
   );
 
+  readonly #authFailures = new client.Counter({
+    name: "distcache_auth_failures_total",
+    help:
+      "Requests refused for their credential, by protocol and reason (missing, malformed, wrong, scope, " +
+      "disabled).",
+    labelNames: ["protocol", "reason"],
+    registers: [this.registry],
+  });
+  readonly #writes = new client.Counter({
+    name: "distcache_writes_total",
+    help: "Writes let in by their credential, by client (a name from auth.clients, or peer) and protocol.",
+    labelNames: ["client", "protocol"],
+    registers: [this.registry],
+  });
+  readonly #reloads = new client.Counter({
+    name: "distcache_auth_reloads_total",
+    help: "Token file reloads (on SIGHUP or a change), by result: changed, unchanged, failed.",
+    labelNames: ["result"],
+    registers: [this.registry],
+  });
+
   /** Members on this node's ring, itself included, read at scrape time; set once the ring exists. */
   ringMembers: () => number = () => 0;
 
@@ -164,6 +185,45 @@ export class NodeMetrics {
         this.set(connected() ? 1 : 0);
       },
     });
+  }
+
+  /** Counts a request refused for its credential. */
+  authFailure(protocol: string, reason: string): void {
+    this.#authFailures.inc({ protocol, reason });
+  }
+
+  /** Counts a write let in; `client` is a configured client name or "peer", so the label set stays bounded. */
+  writeAccepted(client: string, protocol: string): void {
+    this.#writes.inc({ client, protocol });
+  }
+
+  /** Counts a token file reload. */
+  credentialReload(result: "changed" | "unchanged" | "failed"): void {
+    this.#reloads.inc({ result });
+  }
+
+  /**
+   * Exports `distcache_auth_tokens{kind}` (peer and client tokens in force, read at scrape time) and
+   * starts every client's write counter at 0, so a dashboard shows each client before its first write.
+   *
+   * @param counts The tokens in force now.
+   * @param clients Every client name, "peer" included.
+   */
+  watchCredentials(counts: () => { peer: number; client: number }, clients: string[]): void {
+    new client.Gauge({
+      name: "distcache_auth_tokens",
+      help: "Tokens in force on this node, by kind: peer or client.",
+      labelNames: ["kind"],
+      registers: [this.registry],
+      collect() {
+        const c = counts();
+        this.set({ kind: "peer" }, c.peer);
+        this.set({ kind: "client" }, c.client);
+      },
+    });
+    for (const name of clients) {
+      for (const protocol of ["http", "grpc"]) this.#writes.inc({ client: name, protocol }, 0);
+    }
   }
 
   /**

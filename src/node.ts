@@ -4,6 +4,9 @@
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
+import { authConfig, Credentials } from "./auth/credentials.ts";
+import { guardService } from "./auth/guard.ts";
+import { watchCredentials } from "./auth/reload.ts";
 import { Group } from "./cache/group.ts";
 import { SourceKeyFilter } from "./cache/key_filter.ts";
 import { keepKeyFilter } from "./cnf/cnf_keys.ts";
@@ -11,7 +14,7 @@ import type { Getter } from "./cache/group.ts";
 import { CnfValidationError, toJson, validateCnfId } from "./cnf/cnf_metric.ts";
 import type { CnfRepository } from "./cnf/repository.ts";
 import { openRepository } from "./cnf/repository.ts";
-import { cnfMetricsHandlers, loadCnfMetricsProto } from "./cnf/service.ts";
+import { CNF_METRICS_READS, cnfMetricsHandlers, loadCnfMetricsProto } from "./cnf/service.ts";
 import type { Config } from "./config.ts";
 import type { Discovery } from "./discovery/discovery.ts";
 import { EtcdDiscovery } from "./discovery/etcd_discovery.ts";
@@ -20,12 +23,13 @@ import { NodeMetrics } from "./metrics.ts";
 import { FailureLog } from "./peers/failure_log.ts";
 import { RingPicker } from "./peers/ring_picker.ts";
 import { timedGetter, timedPicker } from "./timed_loads.ts";
-import { groupCacheHandlers, groupCacheService } from "./server/grpc.ts";
+import { GROUP_CACHE_READS, groupCacheHandlers, groupCacheService } from "./server/grpc.ts";
 import { HealthService } from "./server/health.ts";
 import { httpHandler } from "./server/http.ts";
 import type { StatusRing } from "./server/status.ts";
 import { loadTransport } from "./server/tls.ts";
 import { LoadLimit } from "./load_limit.ts";
+import { redactUrl } from "./redact.ts";
 import { tolerantService } from "./server/proto.ts";
 
 /** The group whose source is the CNF-metrics table. */
@@ -84,12 +88,17 @@ function withTimeout(work: Promise<void>, ms: number): Promise<boolean> {
  */
 export async function startNode(config: Config): Promise<RunningNode> {
   setLogLevel(config.log.level);
+  // First, so that a bad token file or the development token off loopback stops the start before
+  // anything listens or connects.
+  const credentials = await Credentials.load(authConfig(config), config.host);
   const transport = await loadTransport(config.tls);
   const repository = await openRepository(config.database.url, { timeoutMs: config.database.timeoutMs });
   // Groups exist before either server listens, so no request can find its group missing. They route to
   // peers once the ring is built, which needs this node's own HTTP address.
   const groups = new Map<string, Group>();
   const metrics = new NodeMetrics(() => groups.values(), () => repository.reads);
+  const guard = { credentials, metrics };
+  metrics.watchCredentials(() => credentials.counts(), credentials.clientNames());
   const loadLimit = new LoadLimit(config.limits.maxConcurrentLoads, config.database.timeoutMs);
   const keyFilters = new Map<string, SourceKeyFilter>();
   for (const g of config.groups) {
@@ -123,7 +132,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
   let ready = false;
   const handlerDeps = {
     groups,
-    token: config.peers.token,
+    guard,
     maxKeyBytes: config.limits.maxKeyBytes,
     maxValueBytes: config.limits.maxValueBytes,
     metrics,
@@ -138,17 +147,24 @@ export async function startNode(config: Config): Promise<RunningNode> {
     "grpc.max_receive_message_length": config.limits.maxValueBytes + 64 * 1024,
   });
   const health = new HealthService(["groupcachepb.GroupCache", "cnfmetricspb.CnfMetricsService"]);
-  grpcServer.addService(groupCacheService(), groupCacheHandlers(handlerDeps));
+  grpcServer.addService(
+    groupCacheService(),
+    guardService(groupCacheHandlers(handlerDeps), GROUP_CACHE_READS, guard),
+  );
   grpcServer.addService(health.definition(), health.handlers());
   const metricsGroup = groups.get(METRICS_GROUP);
   if (metricsGroup) {
     grpcServer.addService(
       tolerantService(loadCnfMetricsProto()),
-      cnfMetricsHandlers({
-        repo: repository,
-        get: async (id) => (await metricsGroup.get(id))?.toBytes() ?? null,
-        invalidate: (id) => metricsGroup.delete(id),
-      }),
+      guardService(
+        cnfMetricsHandlers({
+          repo: repository,
+          get: async (id) => (await metricsGroup.get(id))?.toBytes() ?? null,
+          invalidate: (id) => metricsGroup.delete(id),
+        }),
+        CNF_METRICS_READS,
+        guard,
+      ),
     );
   }
   const grpcPort = await bindGrpc(grpcServer, `${config.host}:${config.grpcPort}`, transport.grpcServer)
@@ -187,7 +203,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
   setLogNode(httpUrl);
 
   const picker = new RingPicker(httpUrl, config.peers.protocol, {
-    token: config.peers.token,
+    token: () => credentials.sendToken,
     timeoutMs: config.peers.timeoutMs,
     metrics,
     failures: new FailureLog(),
@@ -212,6 +228,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
   for (const group of groups.values()) {
     group.setPeers(timedPicker(picker, metrics.loadObserver(group.name, "peer")));
   }
+  const tokenWatch = watchCredentials(credentials, config.auth.reloadIntervalMs, metrics);
   ready = true;
   log("info", "node started", {
     http: httpUrl,
@@ -219,12 +236,13 @@ export async function startNode(config: Config): Promise<RunningNode> {
     peers: config.peers.static.map((p) => p.http).join(",") || "none",
     etcd: config.etcd.endpoints.join(",") || "none",
     protocol: config.peers.protocol,
-    db: config.database.url.replace(/\/\/[^@/]*@/, "//***@"),
+    db: redactUrl(config.database.url),
   });
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      tokenWatch.close();
       // Leave etcd first: the others drop this node at once while it still answers their requests.
       await discovery?.close();
       ready = false;

@@ -6,6 +6,7 @@
 import type { CnfMetric } from "./cnf_metric.ts";
 import { MysqlCnfRepository } from "./mysql_repository.ts";
 import { SqliteCnfRepository } from "./sqlite_repository.ts";
+import { redactUrl } from "../redact.ts";
 
 /**
  * The table `cnf_metric` behind the cache. Every method validates its input before it reaches the
@@ -95,7 +96,7 @@ export async function openRepository(url: string, options: RepositoryOptions = {
   if (url.startsWith("mysql://")) {
     return await MysqlCnfRepository.open({ ...parseMysqlUrl(url), timeoutMs: options.timeoutMs });
   }
-  throw new Error(`--db: unsupported database URL "${redact(url)}"; ${USAGE}`);
+  throw new Error(`--db: unsupported database URL "${redactUrl(url)}"; ${USAGE}`);
 }
 
 function parseMysqlUrl(url: string) {
@@ -103,11 +104,11 @@ function parseMysqlUrl(url: string) {
   try {
     u = new URL(url);
   } catch {
-    throw new Error(`--db: malformed MySQL URL "${redact(url)}"; ${USAGE}`);
+    throw new Error(`--db: malformed MySQL URL "${redactUrl(url)}"; ${USAGE}`);
   }
   const database = decodeURIComponent(u.pathname.slice(1));
   if (u.hostname === "" || u.username === "" || database === "" || database.includes("/")) {
-    throw new Error(`--db: MySQL URL "${redact(url)}" needs a user, a host and a database; ${USAGE}`);
+    throw new Error(`--db: MySQL URL "${redactUrl(url)}" needs a user, a host and a database; ${USAGE}`);
   }
   return {
     host: u.hostname.replace(/^\[(.*)\]$/, "$1"),
@@ -116,9 +117,4 @@ function parseMysqlUrl(url: string) {
     password: decodeURIComponent(u.password),
     database,
   };
-}
-
-/** Hides the password of a URL so it cannot leak into logs through an error message. */
-function redact(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, "$1***@");
 }

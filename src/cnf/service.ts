@@ -70,6 +70,9 @@ export interface ListCnfMetricsResponse {
  */
 export const CODE_OK = 200;
 
+/** Methods of `CnfMetricsService` that only read; every other one writes and needs a credential. */
+export const CNF_METRICS_READS: readonly string[] = ["ShowCnfMetric", "ListCnfMetrics"];
+
 /** The handlers of `CnfMetricsService`, ready for `grpc.Server.addService`. */
 export interface CnfMetricsHandlers extends grpc.UntypedServiceImplementation {
   /** Reads through the cache: NOT_FOUND, INVALID_ARGUMENT or UNAVAILABLE on failure. */

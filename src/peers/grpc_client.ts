@@ -6,6 +6,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { ByteView } from "../cache/byte_view.ts";
 import type { PeerClient } from "../cache/peers.ts";
+import { AUTHORIZATION, bearer } from "../auth/bearer.ts";
 import { FORWARDED_HEADER } from "../protocol.ts";
 import { serviceClient } from "../server/proto.ts";
 import type { PeerOptions } from "./peer_options.ts";
@@ -60,7 +61,6 @@ export class GrpcPeerClient implements PeerClient {
   async #call(
     op: "Get" | "Set" | "Delete",
     req: unknown,
-    write: boolean,
   ): Promise<Record<string, unknown> | null> {
     const started = performance.now();
     const record = (result: "ok" | "not_found" | "error") =>
@@ -80,7 +80,7 @@ export class GrpcPeerClient implements PeerClient {
     }
     const md = new grpc.Metadata();
     md.set(FORWARDED_HEADER, "1");
-    if (write) md.set("authorization", `Bearer ${this.#options.token}`);
+    md.set(AUTHORIZATION, bearer(this.#options.token()));
     const method = (client as unknown as Record<string, Unary>)[op].bind(client);
     return await new Promise((resolve, reject) => {
       method(req, md, { deadline: Date.now() + this.#options.timeoutMs }, (err, res) => {
@@ -102,7 +102,7 @@ export class GrpcPeerClient implements PeerClient {
 
   /** Fetches a key from the peer; null when the peer's source has no such key. */
   async get(group: string, key: string): Promise<ByteView | null> {
-    const res = await this.#call("Get", { group, key }, false);
+    const res = await this.#call("Get", { group, key });
     if (!res) return null;
     return ByteView.of(res.value as Uint8Array, Number(res.expire_unix_ms ?? 0));
   }
@@ -110,12 +110,12 @@ export class GrpcPeerClient implements PeerClient {
   /** Stores a value on the peer, keeping its remaining time to live. */
   async set(group: string, key: string, value: ByteView): Promise<void> {
     const ttl = value.expiresAt === 0 ? 0 : Math.max(1, value.expiresAt - Date.now());
-    await this.#call("Set", { group, key, value: value.toBytes(), ttl_ms: ttl }, true);
+    await this.#call("Set", { group, key, value: value.toBytes(), ttl_ms: ttl });
   }
 
   /** Removes a key on the peer. */
   async delete(group: string, key: string): Promise<void> {
-    await this.#call("Delete", { group, key }, true);
+    await this.#call("Delete", { group, key });
   }
 
   /** Closes the channel. */

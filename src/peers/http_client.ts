@@ -5,6 +5,7 @@
  */
 import { ByteView } from "../cache/byte_view.ts";
 import type { PeerClient } from "../cache/peers.ts";
+import { AUTHORIZATION, bearer } from "../auth/bearer.ts";
 import { cachePath, EXPIRE_HEADER, FORWARDED_HEADER, TTL_HEADER } from "../protocol.ts";
 import type { PeerCallRecorder, PeerOptions } from "./peer_options.ts";
 
@@ -65,7 +66,7 @@ export class HttpPeerClient implements PeerClient {
 
   /** Fetches a key from the peer; null when the peer's source has no such key. */
   get(group: string, key: string): Promise<ByteView | null> {
-    const init = { headers: { [FORWARDED_HEADER]: "1" } };
+    const init = { headers: { [FORWARDED_HEADER]: "1", [AUTHORIZATION]: bearer(this.#options.token()) } };
     return this.#call("get", this.#url(group, key), init, [200, 404], async (res) => {
       if (res.status === 404) {
         await res.body?.cancel();
@@ -80,7 +81,7 @@ export class HttpPeerClient implements PeerClient {
   set(group: string, key: string, value: ByteView): Promise<void> {
     const headers: Record<string, string> = {
       [FORWARDED_HEADER]: "1",
-      authorization: `Bearer ${this.#options.token}`,
+      [AUTHORIZATION]: bearer(this.#options.token()),
       "content-type": "application/octet-stream",
     };
     if (value.expiresAt !== 0) headers[TTL_HEADER] = String(Math.max(1, value.expiresAt - Date.now()));
@@ -90,7 +91,7 @@ export class HttpPeerClient implements PeerClient {
 
   /** Removes a key on the peer. */
   delete(group: string, key: string): Promise<void> {
-    const headers = { [FORWARDED_HEADER]: "1", authorization: `Bearer ${this.#options.token}` };
+    const headers = { [FORWARDED_HEADER]: "1", [AUTHORIZATION]: bearer(this.#options.token()) };
     return this.#call("delete", this.#url(group, key), { method: "DELETE", headers }, [204], discard);
   }
 

@@ -8,8 +8,11 @@ import type { FailureLog } from "./failure_log.ts";
 
 /** How a node calls its peers. */
 export interface PeerOptions {
-  /** Sent with forwarded Set and Delete. */
-  token: string;
+  /**
+   * The peer token to send, read on every call so a reloaded token file takes effect at once. Sent with
+   * every call (reads too), so peers whose reads require a token still answer forwarded reads.
+   */
+  token: () => string;
   /** Deadline of every call, in milliseconds. */
   timeoutMs: number;
   /** Where call latencies are recorded. */

@@ -9,12 +9,11 @@ import type { Group } from "../cache/group.ts";
 import type { NodeMetrics } from "../metrics.ts";
 import { FORWARDED_HEADER } from "../protocol.ts";
 import { malformed, serviceClient, tolerantService } from "./proto.ts";
-import { authProblem, keyProblem } from "./validate.ts";
+import { keyProblem } from "./validate.ts";
 
 /** What the GroupCache handlers need from the node. */
 export interface GrpcDeps {
   groups: ReadonlyMap<string, Group>;
-  token: string;
   maxKeyBytes: number;
   maxValueBytes: number;
   metrics: NodeMetrics;
@@ -34,17 +33,15 @@ interface Target {
   local: boolean;
 }
 
-/** Validates the group and key of a request; returns the error to send, or the target. */
-function target(deps: GrpcDeps, call: Call, write: boolean): Target | grpc.ServiceError {
+/**
+ * Validates the group and key of a request; returns the error to send, or the target. Credentials are
+ * checked before, by the guard the node puts in front of the service.
+ */
+function target(deps: GrpcDeps, call: Call): Target | grpc.ServiceError {
   const req = call.request;
   const broken = malformed(req);
   if (broken !== undefined) {
     return status(grpc.status.INVALID_ARGUMENT, `malformed request message: ${broken}`);
-  }
-  if (write) {
-    const auth = String(call.metadata.get("authorization")[0] ?? "");
-    const problem = authProblem(auth.startsWith("Bearer ") ? auth.slice(7) : "", deps.token);
-    if (problem) return status(grpc.status.UNAUTHENTICATED, problem);
   }
   const groupName = String(req.group ?? "");
   if (groupName === "") return status(grpc.status.INVALID_ARGUMENT, "group must not be empty");
@@ -84,22 +81,25 @@ export function groupCacheService(): grpc.ServiceDefinition {
   return tolerantService(serviceClient("groupcache.proto", "groupcachepb.GroupCache").service);
 }
 
-/** Handlers of `groupcachepb.GroupCache`. */
+/** Methods of `groupcachepb.GroupCache` that only read; the others write and need a credential. */
+export const GROUP_CACHE_READS: readonly string[] = ["Get"];
+
+/** Handlers of `groupcachepb.GroupCache`, to be put behind the node's credential guard. */
 export function groupCacheHandlers(deps: GrpcDeps): grpc.UntypedServiceImplementation {
-  const resolve = (call: Call, write: boolean): Target => {
-    const t = target(deps, call, write);
+  const resolve = (call: Call): Target => {
+    const t = target(deps, call);
     if (t instanceof Error) throw t;
     return t;
   };
   return {
     Get: unary(deps.metrics, "Get", async (call) => {
-      const { group, key, local } = resolve(call, false);
+      const { group, key, local } = resolve(call);
       const view = await group.get(key, { local });
       if (!view) throw status(grpc.status.NOT_FOUND, `no value for key "${key}" in group "${group.name}"`);
       return { value: view.toBytes(), minute_qps: 0, expire_unix_ms: view.expiresAt };
     }),
     Set: unary(deps.metrics, "Set", async (call) => {
-      const { group, key, local } = resolve(call, true);
+      const { group, key, local } = resolve(call);
       const value = call.request.value as Uint8Array;
       if (value.byteLength > deps.maxValueBytes) {
         throw status(
@@ -115,7 +115,7 @@ export function groupCacheHandlers(deps: GrpcDeps): grpc.UntypedServiceImplement
       return {};
     }),
     Delete: unary(deps.metrics, "Delete", async (call) => {
-      const { group, key, local } = resolve(call, true);
+      const { group, key, local } = resolve(call);
       await group.delete(key, { local });
       return {};
     }),

@@ -8,12 +8,14 @@ import type { Group } from "../cache/group.ts";
 import type { NodeMetrics } from "../metrics.ts";
 import { CACHE_PREFIX as PREFIX, EXPIRE_HEADER, FORWARDED_HEADER, TTL_HEADER } from "../protocol.ts";
 import { statusResponse, type StatusRing } from "./status.ts";
-import { authProblem, keyProblem } from "./validate.ts";
+import { audit, checkHttp, type Guard } from "../auth/guard.ts";
+import { keyProblem } from "./validate.ts";
 
 /** What the handler needs from its node. */
 export interface HttpDeps {
   groups: ReadonlyMap<string, Group>;
-  token: string;
+  /** Checks credentials: always on PUT and DELETE, on GET only when reads require a token. */
+  guard: Guard;
   maxKeyBytes: number;
   maxValueBytes: number;
   metrics: NodeMetrics;
@@ -84,10 +86,12 @@ function decode(segment: string): string {
  * Builds the request handler of one node. A cache hit is answered without awaiting anything: the
  * handler returns the Response itself, and only misses and writes return a promise.
  *
- * @param deps The node's groups, limits, token and metrics.
+ * @param deps The node's groups, limits, credentials and metrics.
  * @returns A handler for `Deno.serve`.
  */
 export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promise<Response> {
+  // Fixed for the node's lifetime, so an open read pays one branch for it.
+  const readsLocked = deps.guard.credentials.readsRequireToken;
   function cache(req: Request, path: string): Response | Promise<Response> {
     const slash = path.indexOf("/", PREFIX.length);
     if (slash === -1) return text(400, "expected /_cache/<group>/<key>");
@@ -103,20 +107,56 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
       return text(405, `method ${method} not allowed; use GET, PUT or DELETE`, { allow: "GET, PUT, DELETE" });
     }
     if (method !== "GET") {
-      const auth = req.headers.get("authorization") ?? "";
-      const problem = authProblem(auth.startsWith("Bearer ") ? auth.slice(7) : "", deps.token);
-      if (problem) return text(401, problem, { "www-authenticate": "Bearer" });
+      const who = checkHttp(deps.guard, req, "write");
+      if (who instanceof Response) return who;
+      deps.guard.metrics.writeAccepted(who, "http");
+      return audited(who, method, groupName, key, () => writeTo(req, method, groupName, key));
+    }
+    if (readsLocked) {
+      const who = checkHttp(deps.guard, req, "read");
+      if (who instanceof Response) return who;
     }
     const group = deps.groups.get(groupName);
     if (!group) return text(404, `unknown group "${groupName}"`);
     const problem = keyProblem(key, deps.maxKeyBytes);
     if (problem) return text(400, problem);
-    if (method !== "GET") return write(req, method, group, key);
     const cached = group.getCached(key);
     if (cached !== undefined) return found(cached, group, key);
     return group.load(key, { local: req.headers.has(FORWARDED_HEADER) }).then((view) =>
       found(view, group, key)
     );
+  }
+
+  /** Runs a write that was let in and writes its audit line once it has an answer. */
+  async function audited(
+    client: string,
+    method: string,
+    group: string,
+    key: string,
+    run: () => Response | Promise<Response>,
+  ): Promise<Response> {
+    const target = { group, key };
+    try {
+      const res = await run();
+      audit(client, "http", method, target, res.status);
+      return res;
+    } catch (e) {
+      audit(client, "http", method, target, 503);
+      throw e;
+    }
+  }
+
+  function writeTo(
+    req: Request,
+    method: string,
+    groupName: string,
+    key: string,
+  ): Response | Promise<Response> {
+    const group = deps.groups.get(groupName);
+    if (!group) return text(404, `unknown group "${groupName}"`);
+    const problem = keyProblem(key, deps.maxKeyBytes);
+    if (problem) return text(400, problem);
+    return write(req, method, group, key);
   }
 
   async function write(req: Request, method: string, group: Group, key: string): Promise<Response> {

@@ -13,21 +13,3 @@ export function keyProblem(key: string, maxKeyBytes: number): string | undefined
   if (bytes > maxKeyBytes) return `key is ${bytes} bytes; the limit is ${maxKeyBytes}`;
   return undefined;
 }
-
-/** Compares two secrets in time that does not depend on where they differ. */
-export function sameSecret(given: string, expected: string): boolean {
-  if (expected.length === 0) return false;
-  let diff = given.length ^ expected.length;
-  for (let i = 0; i < expected.length; i++) {
-    diff |= expected.charCodeAt(i) ^ (i < given.length ? given.charCodeAt(i) : 0);
-  }
-  return diff === 0;
-}
-
-/** The message for a write refused for want of the right token. */
-export function authProblem(token: string, expected: string): string | undefined {
-  if (expected.length === 0) return "writes are disabled: this node has no peer token configured";
-  if (token.length === 0) return "missing peer token: send Authorization: Bearer <token>";
-  if (!sameSecret(token, expected)) return "wrong peer token";
-  return undefined;
-}

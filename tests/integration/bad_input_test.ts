@@ -48,20 +48,20 @@ Deno.test("a node rejects bad input with the exact status and keeps serving", as
         ["bad percent-encoding", "/_cache/metrics/%E0%A4%A", undefined, 400, /percent-encoding/],
         ["unknown group", "/_cache/nosuch/CNF-001", undefined, 404, /unknown group "nosuch"/],
         ["unknown key", "/_cache/metrics/CNF-999", undefined, 404, /no value for key "CNF-999"/],
-        ["PUT without a token", "/_cache/metrics/k", { method: "PUT", body: "v" }, 401, /missing peer token/],
+        ["PUT without a token", "/_cache/metrics/k", { method: "PUT", body: "v" }, 401, /missing token/],
         [
           "PUT with a wrong token",
           "/_cache/metrics/k",
           { method: "PUT", body: "v", headers: { authorization: "Bearer nope" } },
           401,
-          /wrong peer token/,
+          /wrong token/,
         ],
         [
           "DELETE without a token",
           "/_cache/metrics/CNF-001",
           { method: "DELETE" },
           401,
-          /missing peer token/,
+          /missing token/,
         ],
         [
           "a body over the value limit",
@@ -151,7 +151,7 @@ Deno.test("a node rejects bad input with the exact status and keeps serving", as
           { group: "metrics", key: "k", value: new Uint8Array([1]) },
           undefined,
           grpc.status.UNAUTHENTICATED,
-          /missing peer token/,
+          /missing token/,
         ],
         [
           "Delete with a wrong token",
@@ -159,7 +159,7 @@ Deno.test("a node rejects bad input with the exact status and keeps serving", as
           { group: "metrics", key: "k" },
           auth("nope"),
           grpc.status.UNAUTHENTICATED,
-          /wrong peer token/,
+          /wrong token/,
         ],
         [
           "a value over the limit",
