@@ -66,7 +66,33 @@ Deno.test("flags override the file and the environment supplies the token", asyn
     assert.equal(c.peers.token, "from-env");
     const flagged = await loadConfig(["--config", path, "--peer-token", "from-flag"], () => "from-env");
     assert.equal((flagged as Config).peers.token, "from-flag");
+    assert.equal((flagged as Config).peers.tokenField, "--peer-token");
   });
+});
+
+Deno.test("a numeric token in the file is refused without being echoed", () => {
+  assert.throws(() => toConfig({ peers: { token: 987654321 } }), (e: unknown) => {
+    assert.ok(e instanceof ConfigError && !e.message.includes("987654321"), String(e));
+    return true;
+  });
+});
+
+Deno.test("DISTCACHE_PEER_TOKEN and --peer-token may list several tokens: the first is sent", async () => {
+  await withConfigFile("peers: { token: from-file, tokens: [also-file] }\n", async (path) => {
+    const env = (name: string) => name === "DISTCACHE_PEER_TOKEN" ? "new-token, old-token" : undefined;
+    const c = await loadConfig(["--config", path], env) as Config;
+    assert.equal(c.peers.token, "new-token");
+    assert.equal(c.peers.tokenField, "DISTCACHE_PEER_TOKEN");
+    assert.deepEqual(c.peers.tokens.map((t) => t.token), ["old-token", "also-file"]);
+  });
+});
+
+Deno.test("a malformed database URL is named without its password", async () => {
+  await assert.rejects(
+    loadConfig(["--db", "mysq://app:hunter2-secret@h:3306/db"], noEnv),
+    (e: unknown) =>
+      e instanceof ConfigError && /app:\*\*\*@h/.test(e.message) && !e.message.includes("hunter2"),
+  );
 });
 
 Deno.test("--help asks for the usage text", async () => {
@@ -98,6 +124,53 @@ Deno.test("a wrong configuration value names its field and what was expected", a
     ],
     ["a peer list that is not a list", { peers: { static: "http://h:1" } }, /peers\.static must be a list/],
     ["a token that is not a string", { peers: { token: 5 } }, /peers\.token must be a string/],
+    ["a token list of numbers", { peers: { tokens: ["a", 123456] } }, /peers\.tokens\[1\] must be a string/],
+    ["a token file that is not a path", { peers: { token_file: 5 } }, /peers\.token_file must be a string/],
+    [
+      "reads_require_token not a boolean",
+      { auth: { reads_require_token: "yes" } },
+      /auth\.reads_require_token/,
+    ],
+    ["clients not a list", { auth: { clients: {} } }, /auth\.clients must be a list/],
+    [
+      "a client without a name",
+      { auth: { clients: [{ scopes: ["read"], token: "t" }] } },
+      /auth\.clients\[0\]\.name/,
+    ],
+    [
+      "a client called peer",
+      { auth: { clients: [{ name: "peer", scopes: ["read"], token: "t" }] } },
+      /auth\.clients\[0\]\.name "peer" is taken/,
+    ],
+    [
+      "two clients of one name",
+      {
+        auth: {
+          clients: [{ name: "a", scopes: ["read"], token: "t" }, { name: "a", scopes: ["read"], token: "u" }],
+        },
+      },
+      /auth\.clients\[1\]\.name "a" is taken/,
+    ],
+    [
+      "an unknown scope",
+      { auth: { clients: [{ name: "a", scopes: ["admin"], token: "t" }] } },
+      /auth\.clients\[0\]\.scopes must be a non-empty list of read, write/,
+    ],
+    [
+      "no scope",
+      { auth: { clients: [{ name: "a", scopes: [], token: "t" }] } },
+      /auth\.clients\[0\]\.scopes/,
+    ],
+    [
+      "a client without a token",
+      { auth: { clients: [{ name: "a", scopes: ["read"] }] } },
+      /needs token, tokens or token_file/,
+    ],
+    [
+      "a negative reload interval",
+      { auth: { reload_interval_ms: -1 } },
+      /auth\.reload_interval_ms must be an integer/,
+    ],
     ["a zero timeout", { peers: { timeout_ms: 0 } }, /peers\.timeout_ms must be an integer from 1/],
     [
       "an etcd endpoint without a port",
