@@ -6,9 +6,15 @@
 import mysql from "mysql2/promise";
 import { freePort, spawnWatched, type Watched } from "./_process.ts";
 
+/** How to start a test server. */
+export interface MariaDbOptions {
+  /** The password of account `distcache` (default "distcache"); a test looking for leaks picks its own. */
+  password?: string;
+}
+
 /** A running test server. */
 export interface MariaDb {
-  /** `mysql://distcache:distcache@127.0.0.1:<port>/distcache`, ready for `openRepository`. */
+  /** `mysql://distcache:<password>@127.0.0.1:<port>/distcache`, ready for `openRepository`. */
   url: string;
   /** The loopback TCP port the server listens on. */
   port: number;
@@ -32,9 +38,10 @@ const STOP_TIMEOUT_MS = 10_000;
 
 /**
  * Initialises a data directory, starts `mariadbd` on a free loopback port, waits until it accepts
- * connections, then creates database `distcache` and an account `distcache`/`distcache` that may use
- * and create every database named `distcache*`.
+ * connections, then creates database `distcache` and an account `distcache` (password `distcache`
+ * unless `options.password` says otherwise) that may use and create every database named `distcache*`.
  *
+ * @param options The account's password.
  * @returns The running server.
  * @throws {Error} With the server's error log when it fails to install, start or become ready.
  * @example
@@ -48,7 +55,9 @@ const STOP_TIMEOUT_MS = 10_000;
  * }
  * ```
  */
-export async function startMariaDb(): Promise<MariaDb> {
+export async function startMariaDb(options: MariaDbOptions = {}): Promise<MariaDb> {
+  const password = options.password ?? "distcache";
+  if (!/^[A-Za-z0-9_-]+$/.test(password)) throw new Error("startMariaDb: password must be [A-Za-z0-9_-]");
   const dir = await Deno.makeTempDir({ prefix: "distcache-mariadb-" });
   const port = freePort();
   let server: Watched | undefined;
@@ -92,16 +101,16 @@ export async function startMariaDb(): Promise<MariaDb> {
   };
   try {
     await install(dir);
-    await createDatabase(dir, spawn());
+    await createDatabase(dir, spawn(), password);
     return {
-      url: `mysql://distcache:distcache@127.0.0.1:${port}/distcache`,
+      url: `mysql://distcache:${password}@127.0.0.1:${port}/distcache`,
       port,
       rootQuery,
       kill: () => halt("SIGKILL"),
       pause: (paused) => server && Deno.kill(server.pid, paused ? "SIGSTOP" : "SIGCONT"),
       restart: async () => {
         if (server !== undefined) throw new Error("restart: the server is still running; kill it first");
-        await createDatabase(dir, spawn());
+        await createDatabase(dir, spawn(), password);
       },
       stop,
     };
@@ -144,14 +153,14 @@ async function install(dir: string): Promise<void> {
  * Retries over the Unix socket until the server answers, then provisions the test database and account.
  * Idempotent, so a restart runs it again to wait for readiness.
  */
-async function createDatabase(dir: string, server: Watched): Promise<void> {
+async function createDatabase(dir: string, server: Watched, password: string): Promise<void> {
   await server.waitUntil(
     async () => {
       const conn = await mysql.createConnection({ socketPath: `${dir}/sock`, user: "root" });
       try {
         await conn.query("CREATE DATABASE IF NOT EXISTS distcache");
         // An account bound to 127.0.0.1 with a password exercises the TCP and credential parts of the URL.
-        await conn.query("CREATE USER IF NOT EXISTS 'distcache'@'127.0.0.1' IDENTIFIED BY 'distcache'");
+        await conn.query(`CREATE USER IF NOT EXISTS 'distcache'@'127.0.0.1' IDENTIFIED BY '${password}'`);
         // Every database named distcache*, so tests can check that a repository creates a missing one.
         await conn.query("GRANT ALL ON `distcache%`.* TO 'distcache'@'127.0.0.1'");
         return true;

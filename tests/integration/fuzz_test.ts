@@ -147,7 +147,8 @@ Deno.test("fuzzed configuration files are accepted or rejected with a ConfigErro
     ]);
   const sections: Record<string, string[]> = {
     node: ["host", "grpc_port", "http_port"],
-    peers: ["protocol", "static", "token", "timeout_ms", "vnodes"],
+    peers: ["protocol", "static", "token", "tokens", "token_file", "timeout_ms", "vnodes"],
+    auth: ["reads_require_token", "reload_interval_ms", "clients"],
     etcd: ["endpoints", "lease_ttl_s"],
     database: ["url"],
     groups: ["metrics", "other", "a b"],
