@@ -229,6 +229,12 @@ export async function startNode(config: Config): Promise<RunningNode> {
     group.setPeers(timedPicker(picker, metrics.loadObserver(group.name, "peer")));
   }
   const tokenWatch = watchCredentials(credentials, config.auth.reloadIntervalMs, metrics);
+  if (config.peers.token !== "" && config.peers.tokenFile !== "") {
+    log("warn", "the peer token sent is peers.token; peers.token_file's tokens are only accepted", {
+      field: config.peers.tokenField,
+      token_file: config.peers.tokenFile,
+    });
+  }
   ready = true;
   log("info", "node started", {
     http: httpUrl,
