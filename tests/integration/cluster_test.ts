@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
+import { AUTHORIZATION, bearer } from "../../src/auth/bearer.ts";
+import { DEV_TOKEN } from "../../src/auth/credentials.ts";
 import { ConsistentHash } from "../../src/cache/consistent_hash.ts";
 import { loadCnfMetricsProto } from "../../src/cnf/service.ts";
 import { startMariaDb } from "../_mariadb.ts";
@@ -24,14 +26,21 @@ function ownerOf(nodes: NodeProcess[], key: string): NodeProcess {
   return nodes.find((n) => n.http === owner)!;
 }
 
-type UnaryMethod = (req: unknown, cb: (e: grpc.ServiceError | null, res: unknown) => void) => void;
+type UnaryMethod = (
+  req: unknown,
+  md: grpc.Metadata,
+  cb: (e: grpc.ServiceError | null, res: unknown) => void,
+) => void;
 
-/** Calls a unary method and resolves to its status, details and response. */
+/** Calls a unary method with the nodes' peer token (writes need one) and resolves to its status and response. */
 function unary(client: grpc.Client, method: string, req: unknown) {
+  const md = new grpc.Metadata();
+  md.set(AUTHORIZATION, bearer(DEV_TOKEN));
   return new Promise<{ code: grpc.status; details: string; res?: unknown }>((resolve) =>
     (client as unknown as Record<string, UnaryMethod>)[method].call(
       client,
       req,
+      md,
       (e, res) =>
         resolve(e ? { code: e.code, details: e.details } : { code: grpc.status.OK, details: "", res }),
     )

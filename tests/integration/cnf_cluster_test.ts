@@ -1,19 +1,31 @@
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
+import { AUTHORIZATION, bearer } from "../../src/auth/bearer.ts";
+import { DEV_TOKEN } from "../../src/auth/credentials.ts";
 import { ConsistentHash } from "../../src/cache/consistent_hash.ts";
 import { loadCnfMetricsProto } from "../../src/cnf/service.ts";
 import { type MariaDb, startMariaDb } from "../_mariadb.ts";
 import { freePort, metricValue, type NodeProcess, startNodeProcess } from "../_node.ts";
 
 type Reply = { code: grpc.status; details: string; res?: Record<string, unknown> };
-type Unary = (req: unknown, cb: (e: grpc.ServiceError | null, res: Record<string, unknown>) => void) => void;
+type Unary = (
+  req: unknown,
+  md: grpc.Metadata,
+  cb: (e: grpc.ServiceError | null, res: Record<string, unknown>) => void,
+) => void;
 
-/** Calls a unary CnfMetricsService method and resolves to its status and response, never rejecting. */
+/**
+ * Calls a unary CnfMetricsService method with the nodes' peer token (writes need one) and resolves to its
+ * status and response, never rejecting.
+ */
 function rpc(client: grpc.Client, method: string, req: unknown): Promise<Reply> {
+  const md = new grpc.Metadata();
+  md.set(AUTHORIZATION, bearer(DEV_TOKEN));
   return new Promise((resolve) =>
     (client as unknown as Record<string, Unary>)[method].call(
       client,
       req,
+      md,
       (e, res) =>
         resolve(e ? { code: e.code, details: e.details } : { code: grpc.status.OK, details: "", res }),
     )
