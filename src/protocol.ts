@@ -20,6 +20,12 @@ export const EXPIRE_HEADER = "x-distcache-expire-unix-ms";
 export const TTL_HEADER = "x-distcache-ttl-ms";
 /** Present (value "1") on an answer served from an expired value because its reload failed. */
 export const STALE_HEADER = "x-distcache-stale";
+/**
+ * Carries a credential (HTTP header and gRPC metadata key, lower case as gRPC requires):
+ * `Bearer <token>`, a peer token or a client token. Required on writes, and on reads when the node's
+ * `auth.reads_require_token` is set.
+ */
+export const AUTHORIZATION = "authorization";
 /** The etcd key prefix every node registers under: `GroupCache/<host>:<grpcPort>`. */
 export const MEMBER_PREFIX = "GroupCache/";
 

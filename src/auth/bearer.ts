@@ -1,11 +1,9 @@
 /**
- * The credential on the wire: one header (HTTP) or metadata key (gRPC), `authorization: Bearer <token>`,
- * named here once so the servers, the peer clients and the tests agree on it.
+ * The credential's value on the wire, `Bearer <token>`, in the header or metadata key named
+ * {@linkcode AUTHORIZATION} (re-exported from the protocol module for the callers that send it).
  * @module
  */
-
-/** The HTTP header and gRPC metadata key that carries a credential (lower case, as gRPC requires). */
-export const AUTHORIZATION = "authorization";
+export { AUTHORIZATION } from "../protocol.ts";
 
 /** The value a peer or client sends: `Bearer <token>`. */
 export function bearer(token: string): string {
