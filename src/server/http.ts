@@ -106,6 +106,8 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
     if (method !== "GET" && method !== "PUT" && method !== "DELETE") {
       return text(405, `method ${method} not allowed; use GET, PUT or DELETE`, { allow: "GET, PUT, DELETE" });
     }
+    // Every method but GET writes, so a method added to the list above is guarded until it is declared
+    // a read here.
     if (method !== "GET") {
       const who = checkHttp(deps.guard, req, "write");
       if (who instanceof Response) return who;
