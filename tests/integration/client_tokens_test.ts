@@ -203,3 +203,32 @@ Deno.test("the development token stops a node on a non-loopback host with exit 2
     assert.match(stderr, /non-loopback host 10\.213\.99\.1/);
   }
 });
+
+Deno.test("a token file that cannot be read or holds a malformed token stops the start with exit 2, naming it", async () => {
+  const cfg = await tempConfig({ peers: { token: "", token_file: "missing" } });
+  const main = new URL("../../main.ts", import.meta.url).pathname;
+  const run = async (file: string) => {
+    await Deno.writeTextFile(
+      cfg.path,
+      (await Deno.readTextFile(cfg.path)).replace(/token_file: .*/, `token_file: ${file}`),
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", main, "--config", cfg.path, "--db", "sqlite::memory:", "--http-port", "0"],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  };
+  try {
+    const missing = await run(`${cfg.dir}/absent`);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /distcache: peers\.token_file: cannot read .*absent/);
+    await Deno.writeTextFile(`${cfg.dir}/bad`, "# a comment\nsecret-part other-part\n");
+    const bad = await run(`${cfg.dir}/bad`);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /peers\.token_file \(.*bad\) line 2 must be printable ASCII without spaces/);
+    assert.ok(!bad.stderr.includes("secret-part"), bad.stderr);
+  } finally {
+    await cfg.remove();
+  }
+});
