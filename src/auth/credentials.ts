@@ -22,6 +22,8 @@ export type AuthReason = "missing" | "malformed" | "wrong" | "scope" | "disabled
 export interface Refusal {
   readonly reason: AuthReason;
   readonly message: string;
+  /** The client whose token lacked the scope (reason "scope" only). */
+  readonly client?: string;
 }
 
 interface Entry {
@@ -152,7 +154,11 @@ export class Credentials {
     for (const e of entries) if (sameSecret(token, e.token) && found === undefined) found = e;
     if (found === undefined) return { reason: "wrong", message: "wrong token" };
     if (scope === "write" ? !found.write : !found.read) {
-      return { reason: "scope", message: `client "${found.client}" has no ${scope} scope` };
+      return {
+        reason: "scope",
+        message: `client "${found.client}" has no ${scope} scope`,
+        client: found.client,
+      };
     }
     return found.client;
   }

@@ -50,7 +50,7 @@ export function audit(
 
 function refused(guard: Guard, protocol: string, refusal: Refusal): void {
   guard.metrics.authFailure(protocol, refusal.reason);
-  log("debug", "request refused", { protocol, reason: refusal.reason });
+  log("debug", "request refused", { protocol, reason: refusal.reason, client: refusal.client });
 }
 
 /**
