@@ -204,12 +204,18 @@ export class NodeMetrics {
 
   /**
    * Exports `distcache_auth_tokens{kind}` (peer and client tokens in force, read at scrape time) and
-   * starts every client's write counter at 0, so a dashboard shows each client before its first write.
+   * starts every client's write counter and every refusal reason's counter at 0, so a dashboard shows
+   * them before the first write or refusal.
    *
    * @param counts The tokens in force now.
    * @param clients Every client name, "peer" included.
+   * @param reasons Every reason a request may be refused for; each starts at 0 too.
    */
-  watchCredentials(counts: () => { peer: number; client: number }, clients: string[]): void {
+  watchCredentials(
+    counts: () => { peer: number; client: number },
+    clients: readonly string[],
+    reasons: readonly string[],
+  ): void {
     new client.Gauge({
       name: "distcache_auth_tokens",
       help: "Tokens in force on this node, by kind: peer or client.",
@@ -221,8 +227,9 @@ export class NodeMetrics {
         this.set({ kind: "client" }, c.client);
       },
     });
-    for (const name of clients) {
-      for (const protocol of ["http", "grpc"]) this.#writes.inc({ client: name, protocol }, 0);
+    for (const protocol of ["http", "grpc"]) {
+      for (const name of clients) this.#writes.inc({ client: name, protocol }, 0);
+      for (const reason of reasons) this.#authFailures.inc({ protocol, reason }, 0);
     }
   }
 

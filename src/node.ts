@@ -4,7 +4,7 @@
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
-import { authConfig, Credentials } from "./auth/credentials.ts";
+import { AUTH_REASONS, authConfig, Credentials } from "./auth/credentials.ts";
 import { guardService } from "./auth/guard.ts";
 import { watchCredentials } from "./auth/reload.ts";
 import { Group } from "./cache/group.ts";
@@ -98,7 +98,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
   const groups = new Map<string, Group>();
   const metrics = new NodeMetrics(() => groups.values(), () => repository.reads);
   const guard = { credentials, metrics };
-  metrics.watchCredentials(() => credentials.counts(), credentials.clientNames());
+  metrics.watchCredentials(() => credentials.counts(), credentials.clientNames(), AUTH_REASONS);
   const loadLimit = new LoadLimit(config.limits.maxConcurrentLoads, config.database.timeoutMs);
   const keyFilters = new Map<string, SourceKeyFilter>();
   for (const g of config.groups) {

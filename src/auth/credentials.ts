@@ -15,8 +15,11 @@ export const PEER_CLIENT = "peer";
 /** The token shipped in config/config.yml for loopback development; refused anywhere else. */
 export const DEV_TOKEN = "distcache-dev-token";
 
-/** Why a request was refused, as the `reason` label of `distcache_auth_failures_total`. */
-export type AuthReason = "missing" | "malformed" | "wrong" | "scope" | "disabled";
+/** Every reason a request may be refused for: the `reason` label of `distcache_auth_failures_total`. */
+export const AUTH_REASONS = ["missing", "malformed", "wrong", "scope", "disabled"] as const;
+
+/** Why a request was refused. */
+export type AuthReason = typeof AUTH_REASONS[number];
 
 /** A refused request: why, and the message for the caller (it never contains a token). */
 export interface Refusal {
