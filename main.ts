@@ -1,6 +1,6 @@
 /**
  * distcache node entry point: reads config/config.yml and the flags, starts one node, and stops it
- * gracefully on SIGINT or SIGTERM.
+ * gracefully on SIGINT or SIGTERM (the node itself re-reads its token files on SIGHUP).
  *
  * Run: `deno task start [--http-port 2222] [--grpc-port 9999] [--peers http://127.0.0.1:2223,...]`
  * @module

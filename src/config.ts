@@ -395,7 +395,9 @@ const USAGE = `usage: main.ts [flags]
   --peer-protocol <p>      http or grpc
   --peer-token <token,...> peer token(s): the first is sent, all are accepted (overrides peers.token)
   --log-level <level>      debug, info, warn or error (default info)
-  --help                   print this help`;
+  --help                   print this help
+Environment: DISTCACHE_PEER_TOKEN (as --peer-token). Signals: SIGINT and SIGTERM stop the node gracefully;
+SIGHUP re-reads peers.token_file and auth.clients[].token_file.`;
 
 /** The help text of main.ts. */
 export const usage = USAGE;

@@ -8,6 +8,7 @@ import { type CnfMetric, fromJson, validateCnfId, validateCnfMetric } from "../c
 import { fromMessage, toMessage } from "../cnf/cnf_metric_message.ts";
 import { Breaker } from "../peers/breaker.ts";
 import {
+  AUTHORIZATION,
   batchPath,
   cachePath,
   EXPIRE_HEADER,
@@ -436,7 +437,7 @@ export class DistcacheClient {
     what: string,
   ): Promise<Response> {
     const headers = { ...init.headers };
-    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
+    if (this.#token !== undefined) headers[AUTHORIZATION] = `Bearer ${this.#token}`;
     const signal = AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#timeoutMs)]);
     try {
       // A Uint8Array over a SharedArrayBuffer is not a BodyInit in the DOM types; fetch copies it either way.

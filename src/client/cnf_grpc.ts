@@ -7,6 +7,7 @@
 import { Buffer } from "node:buffer";
 import type * as grpcTypes from "@grpc/grpc-js";
 import type { CnfMetricMessage } from "../cnf/cnf_metric_message.ts";
+import { AUTHORIZATION } from "../protocol.ts";
 import { decodeMetricResponse, encodeCreateRequest, encodeIdRequest } from "./_cnf_wire.ts";
 import { DistcacheError, type DistcacheErrorCode } from "./errors.ts";
 
@@ -63,7 +64,7 @@ export class CnfGrpc {
       this.#channels.set(address, channel);
     }
     const metadata = new grpc.Metadata();
-    if (this.#token !== undefined) metadata.set("authorization", `Bearer ${this.#token}`);
+    if (this.#token !== undefined) metadata.set(AUTHORIZATION, `Bearer ${this.#token}`);
     return await new Promise((resolve, reject) => {
       channel.makeUnaryRequest(
         SERVICE + method,
