@@ -50,7 +50,15 @@ export interface RunningNode {
   close(): Promise<void>;
 }
 
-function cnfGetter(repo: CnfRepository, limit: LoadLimit): Getter {
+/**
+ * The `metrics` group's getter: one SELECT by `cnf_id` under the node's load limit; a key that cannot be a
+ * CNF id is "not found" without asking the database.
+ *
+ * @param repo The CNF repository.
+ * @param limit The node's cap on concurrent database loads.
+ * @returns The getter.
+ */
+export function cnfGetter(repo: CnfRepository, limit: LoadLimit): Getter {
   return async (key) => {
     try {
       validateCnfId(key);
