@@ -4,6 +4,8 @@
  * @module
  */
 import { ByteView } from "./byte_view.ts";
+import { EXPIRED, Freshness, REFRESH_DUE } from "./freshness.ts";
+import { PeerBatch } from "./peer_batch.ts";
 import { NoPeers, type PeerClient, type PeerPicker } from "./peers.ts";
 import type { Cache, CacheStats } from "./policy.ts";
 import type { KeyFilter } from "./key_filter.ts";
@@ -51,6 +53,16 @@ export interface GroupOptions {
    * changes on its owner. A positive integer, default 10000.
    */
   hotTtlMs?: number;
+  /**
+   * A get of an owned value this close to its expiry (ms) reloads it in the background while gets keep
+   * the current value; a value nobody reads in that window just expires. 0 (default) disables it.
+   */
+  refreshAheadMs?: number;
+  /**
+   * How long past its expiry (ms) an owned value is kept to answer, marked stale (see
+   * {@linkcode Group.isStale}), when its reload fails; older values never answer. 0 (default) disables it.
+   */
+  staleIfErrorMs?: number;
   /** Names each key's owner; default {@linkcode NoPeers}, so this node owns every key. */
   peers?: PeerPicker;
   /** Eviction policy of both caches, a name known to `createCache`; default "tinylfu". */
@@ -97,7 +109,14 @@ export interface GroupStats {
   filterRejections: number;
   /** Keys the key filter let through that the source did not have (its false positives, seen here). */
   filterFalsePositives: number;
+  /** Background reloads of owned values read shortly before they expired (refresh-ahead). */
+  refreshes: number;
+  /** Gets (forwarded ones excepted) answered with an expired value because its reload failed. */
+  staleAnswers: number;
 }
+
+/** The outcome of one key of {@linkcode Group.getMany}. */
+export type KeyResult = PromiseSettledResult<ByteView | null>;
 
 /** A cached value, or null for a remembered "the source has no such key". */
 type Entry = ByteView | null;
@@ -149,6 +168,12 @@ export class Group {
    */
   readonly #loads = new Singleflight<Entry>();
   readonly #pending = new Map<string, Set<LoadTicket>>();
+  /** Refresh-ahead and stale-if-error; undefined when both are off, so a hit checks nothing more. */
+  readonly #freshness: Freshness | undefined;
+  /** `refreshAheadMs`, read on a hit: the one comparison a hit on an owned value makes. */
+  readonly #aheadMs: number;
+  /** Keys with a background refresh running. */
+  readonly #refreshing = new Set<string>();
   readonly #stats: GroupStats = {
     gets: 0,
     cacheHits: 0,
@@ -163,6 +188,8 @@ export class Group {
     peerDeleteErrors: 0,
     filterRejections: 0,
     filterFalsePositives: 0,
+    refreshes: 0,
+    staleAnswers: 0,
   };
   /** Entries each cache dropped because their key was written or deleted. */
   readonly #deletions = { main: 0, hot: 0 };
@@ -191,6 +218,8 @@ export class Group {
       keyFilter,
       negativeTtlMs = 5000,
       hotTtlMs = 10_000,
+      refreshAheadMs = 0,
+      staleIfErrorMs = 0,
       peers = NoPeers,
       policy = "tinylfu",
       hotChance = () => Math.random() < 0.1,
@@ -222,6 +251,8 @@ export class Group {
     requireFunction("random", random);
     requireInteger("negativeTtlMs", negativeTtlMs, 0);
     requireInteger("hotTtlMs", hotTtlMs, 1);
+    requireInteger("refreshAheadMs", refreshAheadMs, 0);
+    requireInteger("staleIfErrorMs", staleIfErrorMs, 0);
     requirePicker(peers);
     requireFunction("hotChance", hotChance);
     requireFunction("now", now);
@@ -237,6 +268,9 @@ export class Group {
     this.#peers = peers;
     this.#hotChance = hotChance;
     this.#now = now;
+    const freshness = new Freshness({ refreshAheadMs, staleIfErrorMs });
+    this.#freshness = freshness.enabled ? freshness : undefined;
+    this.#aheadMs = refreshAheadMs;
     const hotBytes = Math.floor(cacheBytes * hotCacheFraction);
     const cacheOf = (maxBytes: number) => createCache<Entry>(policy, { maxBytes, sizeOf: entryBytes, now });
     this.#main = cacheOf(cacheBytes - hotBytes);
@@ -301,7 +335,54 @@ export class Group {
     if (options.local) return this.#loadLocally(key, true);
     const { value, shared } = await this.#fetches.do(key, () => this.#fetch(key));
     if (shared) this.#stats.loadsDeduped++;
+    this.#countStale(value);
     return value;
+  }
+
+  /**
+   * Gets many keys at once, in the order given: each from the caches, else from its owner, with one call
+   * per owner for all the keys it owns, each key still sharing a load with concurrent gets of it.
+   *
+   * @param keys The keys; a key given twice is loaded once.
+   * @param options `local`: the batch was forwarded by a peer, so load every key here.
+   * @returns One settled outcome per key: the value (null when the source has none) or the error a
+   * single get of that key would have thrown.
+   * @example
+   * ```ts
+   * import { Group } from "./group.ts";
+   *
+   * const group = new Group({ name: "g", cacheBytes: 4096, getter: async (k) => (k === "x" ? null : k) });
+   * const [a, x] = await group.getMany(["a", "x"]);
+   * a.status === "fulfilled" && a.value?.toString(); // "a"
+   * x.status === "fulfilled" && x.value; // null
+   * ```
+   */
+  getMany(keys: readonly string[], options: { local?: boolean } = {}): Promise<KeyResult[]> {
+    const batches = new Map<PeerClient, PeerBatch>();
+    const outcomes = keys.map((key) => {
+      const cached = this.getCached(key);
+      if (cached !== undefined) return Promise.resolve(cached);
+      if (options.local) return this.#loadLocally(key, true);
+      return this.#fetches.do(key, () => this.#fetchBatched(key, batches)).then(({ value, shared }) => {
+        if (shared) this.#stats.loadsDeduped++;
+        this.#countStale(value);
+        return value;
+      });
+    });
+    for (const [peer, batch] of batches) batch.send(peer, this.name);
+    return Promise.allSettled(outcomes);
+  }
+
+  /**
+   * Whether `view` answers past its expiry: a value kept for stale-if-error whose reload failed. Only
+   * values from {@linkcode load} or {@linkcode getMany} can be stale; {@linkcode getCached} never
+   * returns one.
+   *
+   * @param view A value this group returned.
+   * @returns True when the value has expired.
+   */
+  isStale(view: ByteView): boolean {
+    return view.expiresAt !== 0 && view.expiresAt <= this.#now();
   }
 
   /**
@@ -333,7 +414,7 @@ export class Group {
     const peer = options.local ? undefined : this.#peers.pickPeer(key);
     if (peer === undefined) {
       this.#forgetCopies(key);
-      this.#keep(this.#main, key, view, view.expiresAt);
+      this.#keep(this.#main, key, view, this.#mainExpiry(view.expiresAt));
       return;
     }
     try {
@@ -465,9 +546,18 @@ export class Group {
   #lookup(key: string): Entry | undefined {
     const main = this.#main.get(key);
     if (main !== undefined) {
-      if (main === null) this.#stats.negativeHits++;
-      else this.#stats.cacheHits++;
-      return main;
+      if (main === null) {
+        this.#stats.negativeHits++;
+        return main;
+      }
+      // One comparison while the value is fresh; the window and expiry are looked at only past it.
+      if (
+        this.#freshness === undefined || this.#now() < main.expiresAt - this.#aheadMs ||
+        this.#stillServes(key, main, this.#freshness)
+      ) {
+        this.#stats.cacheHits++;
+        return main;
+      }
     }
     const hot = this.#hot?.get(key);
     if (hot !== undefined) {
@@ -477,6 +567,58 @@ export class Group {
     return hot;
   }
 
+  /**
+   * A hit past the fresh part of a value's life: within the refresh window it answers and starts a
+   * refresh; past its expiry it answers only if its reload fails (see #loadLocally).
+   */
+  #stillServes(key: string, value: ByteView, freshness: Freshness): boolean {
+    const now = this.#now();
+    const state = freshness.stateOf(value.expiresAt, now);
+    if (state === EXPIRED) return false;
+    if (state === REFRESH_DUE) this.#refresh(key, now, freshness);
+    return true;
+  }
+
+  /** Reloads an owned key in the background, once, swapping the new value in when it arrives. */
+  #refresh(key: string, now: number, freshness: Freshness): void {
+    if (this.#refreshing.has(key) || !freshness.mayRefresh(now)) return;
+    // The main cache may still hold keys this node owned before the ring changed: leave those to expire.
+    if (this.#peers.pickPeer(key) !== undefined) return;
+    this.#refreshing.add(key);
+    this.#loads.do(key, () => this.#callGetter(key, true, false)).then(
+      ({ shared }) => {
+        if (!shared) this.#stats.refreshes++;
+      },
+      () => freshness.refreshFailed(this.#now()),
+    ).finally(() => this.#refreshing.delete(key));
+  }
+
+  /** Counts an answer (not a forwarded one) made with a stale value. */
+  #countStale(value: Entry): void {
+    if (value !== null && this.#freshness !== undefined && this.isStale(value)) this.#stats.staleAnswers++;
+  }
+
+  /** The value kept past its expiry for `key`, when it may answer now after a failed reload. */
+  #staleValue(key: string): ByteView | undefined {
+    if (this.#freshness === undefined || this.#freshness.staleIfErrorMs === 0) return undefined;
+    const kept = this.#main.get(key);
+    if (kept === undefined || kept === null) return undefined;
+    return this.#freshness.mayServeStale(kept.expiresAt, this.#now()) ? kept : undefined;
+  }
+
+  /**
+   * The body of a key's flight in {@linkcode getMany}: a key this node owns loads here, others join the
+   * one call to their owner, whose answer is then kept as a single get's would be.
+   */
+  #fetchBatched(key: string, batches: Map<PeerClient, PeerBatch>): Promise<Entry> {
+    const peer = this.#peers.pickPeer(key);
+    if (peer === undefined) return this.#loadLocally(key, true);
+    let batch = batches.get(peer);
+    if (batch === undefined) batches.set(peer, batch = new PeerBatch());
+    const answer = batch.add(key);
+    return this.#fromOwner(key, () => answer);
+  }
+
   /** The body of a get's flight: re-check the caches, then ask the owner, or load here. */
   async #fetch(key: string): Promise<Entry> {
     // An earlier flight may have filled the caches between this get's lookup and its flight starting.
@@ -484,10 +626,15 @@ export class Group {
     if (cached !== undefined) return cached;
     const peer = this.#peers.pickPeer(key);
     if (peer === undefined) return this.#loadLocally(key, true);
+    return await this.#fromOwner(key, () => peer.get(this.name, key));
+  }
+
+  /** Fetches a key from its owner, keeping some answers as hot copies; loads here if the owner fails. */
+  async #fromOwner(key: string, ask: () => Promise<Entry>): Promise<Entry> {
     const ticket = this.#begin(key);
     let value: Entry;
     try {
-      value = await peer.get(this.name, key);
+      value = await ask();
     } catch {
       // The owner is down or slow: answer from the source rather than fail the get.
       this.#stats.peerErrors++;
@@ -507,14 +654,24 @@ export class Group {
    * loaded because its owner failed is kept only as a hot copy, whose expiry bounds its staleness.
    */
   async #loadLocally(key: string, owned: boolean): Promise<Entry> {
-    const { value, shared } = await this.#loads.do(key, () => this.#callGetter(key, owned));
-    if (shared) this.#stats.loadsDeduped++;
-    return value;
+    try {
+      const { value, shared } = await this.#loads.do(key, () => this.#callGetter(key, owned, true));
+      if (shared) this.#stats.loadsDeduped++;
+      return value;
+    } catch (error) {
+      // Each waiter looks for itself, so gets that joined a failed background refresh are covered too.
+      const stale = this.#staleValue(key);
+      if (stale !== undefined) return stale;
+      throw error;
+    }
   }
 
-  async #callGetter(key: string, owned: boolean): Promise<Entry> {
-    const cached = this.#lookup(key);
-    if (cached !== undefined) return cached;
+  /** Calls the getter and keeps its value; `recheck`: answer from the caches first if they hold the key. */
+  async #callGetter(key: string, owned: boolean, recheck: boolean): Promise<Entry> {
+    if (recheck) {
+      const cached = this.#lookup(key);
+      if (cached !== undefined) return cached;
+    }
     // Checked where the source would be read, so a key set on its owner alone is never ruled out by
     // another node; and not remembered, so a flood of unknown keys takes no cache room.
     if (this.#keyFilter !== undefined && !this.#keyFilter.mightContain(key)) {
@@ -549,7 +706,7 @@ export class Group {
       if (owned) this.#keep(this.#main, key, null, expiresAt);
       else if (this.#hot !== undefined) this.#keep(this.#hot, key, null, this.#hotExpiry(expiresAt));
     } else if (owned) {
-      this.#keep(this.#main, key, value, value.expiresAt);
+      this.#keep(this.#main, key, value, this.#mainExpiry(value.expiresAt));
     } else if (this.#hot !== undefined) {
       this.#keep(this.#hot, key, value, this.#hotExpiry(value.expiresAt));
     }
@@ -565,6 +722,11 @@ export class Group {
   #jittered(ttlMs: number): number {
     if (this.#ttlJitter === 0 || ttlMs === 0) return ttlMs;
     return Math.max(1, Math.round(ttlMs * (1 - this.#ttlJitter * this.#random())));
+  }
+
+  /** An owned value is kept through its stale window, if the group has one. */
+  #mainExpiry(expiresAt: number): number {
+    return this.#freshness === undefined ? expiresAt : this.#freshness.keepUntil(expiresAt);
   }
 
   /** A hot copy lives until the value expires or hotTtlMs passes, whichever comes first. */

@@ -14,6 +14,12 @@ export interface PeerClient {
    * Resolves to null when the peer's source has no such key; rejects when the peer cannot answer.
    */
   get(group: string, key: string): Promise<ByteView | null>;
+  /**
+   * Fetches many keys of `group` in one call, marked as forwarded. Resolves to one answer per key in the
+   * order asked: the value, null for no such key, or the Error the peer gave for that key; rejects when
+   * the call itself fails. Optional: without it a batch asks the peer key by key.
+   */
+  getMany?(group: string, keys: readonly string[]): Promise<(ByteView | null | Error)[]>;
   /** Stores a value on the peer (forwarded: the peer stores it locally). */
   set(group: string, key: string, value: ByteView): Promise<void>;
   /** Removes a key on the peer (forwarded: the peer removes it locally). */
