@@ -22,6 +22,10 @@ export interface GroupConfig {
   hotCacheFraction: number;
   ttlMs: number;
   negativeTtlMs: number;
+  /** A read this close to expiry reloads the value in the background; 0 disables it. */
+  refreshAheadMs: number;
+  /** How long past expiry a value answers, marked stale, when its reload fails; 0 disables it. */
+  staleIfErrorMs: number;
   policy: string;
   /** Share of `ttlMs` by which each loaded value's lifetime is shortened at random, 0 to below 1. */
   ttlJitter: number;
@@ -91,7 +95,15 @@ export interface Config {
   database: { url: string; timeoutMs: number };
   groups: GroupConfig[];
   /** `maxConcurrentLoads`: database loads one node runs at once; more wait up to database.timeout_ms. */
-  limits: { maxKeyBytes: number; maxValueBytes: number; maxConcurrentLoads: number };
+  limits: {
+    maxKeyBytes: number;
+    maxValueBytes: number;
+    maxConcurrentLoads: number;
+    /** Keys per batch read. */
+    maxBatchKeys: number;
+    /** Value bytes per batch answer. */
+    maxBatchBytes: number;
+  };
   shutdownTimeoutMs: number;
   /** The lowest log level written. */
   log: { level: Level };
@@ -195,6 +207,13 @@ function list(o: Obj, key: string, field: string): unknown[] {
 
 const GROUP_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
+/**
+ * Stale-if-error is on unless configured off: an expired value answers, marked stale, for up to five
+ * minutes while the source fails, since telemetry a few minutes old serves a dashboard better than an
+ * error does, and the mark lets a client that needs fresh data refuse it.
+ */
+const DEFAULT_STALE_IF_ERROR_MS = 300_000;
+
 function groups(o: Obj): GroupConfig[] {
   const out: GroupConfig[] = [];
   for (const name of Object.keys(o)) {
@@ -213,12 +232,30 @@ function groups(o: Obj): GroupConfig[] {
     if (typeof jitter !== "number" || !(jitter >= 0 && jitter < 1)) {
       throw new ConfigError(`${f}.ttl_jitter must be a number from 0 to below 1 (got ${describe(jitter)})`);
     }
+    const ttlMs = int(g, "ttl_ms", `${f}.ttl_ms`, 60_000, 0, Number.MAX_SAFE_INTEGER);
+    const refreshAheadMs = int(g, "refresh_ahead_ms", `${f}.refresh_ahead_ms`, 0, 0, Number.MAX_SAFE_INTEGER);
+    if (refreshAheadMs > 0 && refreshAheadMs >= ttlMs) {
+      // Every read would fall in the window, so every read would reload.
+      throw new ConfigError(
+        `${f}.refresh_ahead_ms must be less than ${f}.ttl_ms (got ${refreshAheadMs} with ttl_ms ${ttlMs}); ` +
+          `0 disables it`,
+      );
+    }
     out.push({
       name,
       cacheBytes: int(g, "cache_bytes", `${f}.cache_bytes`, 64 << 20, 1024, Number.MAX_SAFE_INTEGER),
       hotCacheFraction: hot,
-      ttlMs: int(g, "ttl_ms", `${f}.ttl_ms`, 60_000, 0, Number.MAX_SAFE_INTEGER),
+      ttlMs,
       negativeTtlMs: int(g, "negative_ttl_ms", `${f}.negative_ttl_ms`, 5_000, 0, Number.MAX_SAFE_INTEGER),
+      refreshAheadMs,
+      staleIfErrorMs: int(
+        g,
+        "stale_if_error_ms",
+        `${f}.stale_if_error_ms`,
+        DEFAULT_STALE_IF_ERROR_MS,
+        0,
+        Number.MAX_SAFE_INTEGER,
+      ),
       policy: str(g, "policy", `${f}.policy`, "tinylfu"),
       ttlJitter: jitter,
       keyFilter: keyFilter(g, name, f),
@@ -311,6 +348,8 @@ export function toConfig(doc: unknown): Config {
       maxKeyBytes: int(limits, "max_key_bytes", "limits.max_key_bytes", 250, 1, 65_536),
       maxValueBytes: int(limits, "max_value_bytes", "limits.max_value_bytes", 1 << 20, 1, 64 << 20),
       maxConcurrentLoads: int(limits, "max_concurrent_loads", "limits.max_concurrent_loads", 32, 1, 10_000),
+      maxBatchKeys: int(limits, "max_batch_keys", "limits.max_batch_keys", 1000, 1, 100_000),
+      maxBatchBytes: int(limits, "max_batch_bytes", "limits.max_batch_bytes", 8 << 20, 1, 1 << 30),
     },
     shutdownTimeoutMs: int(server, "shutdown_timeout_ms", "server.shutdown_timeout_ms", 5000, 0, 600_000),
     log: { level: logLevel },

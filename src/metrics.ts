@@ -29,6 +29,7 @@ const GROUP_COUNTERS = {
   negativeHits: "Gets answered by a remembered not-found.",
   filterRejections: "Loads the key filter answered not-found without reading the source.",
   filterFalsePositives: "Keys the key filter let through that the source did not have.",
+  refreshes: "Background reloads of values read shortly before they expired (refresh-ahead).",
 } as const;
 
 function snake(s: string): string {
@@ -148,6 +149,16 @@ export class NodeMetrics {
             this.inc({ group: g.name, cache, reason: "deleted" }, g.cacheDeletions(cache));
           }
         }
+      },
+    });
+    new client.Counter({
+      name: "distcache_stale_answers_total",
+      help: "Answers made with a value past its expiry because its reload failed (stale-if-error).",
+      labelNames: ["group"],
+      registers,
+      collect() {
+        this.reset();
+        for (const g of groups()) this.inc({ group: g.name }, g.stats().staleAnswers);
       },
     });
     new client.Gauge({

@@ -26,6 +26,8 @@ import { timedGetter, timedPicker } from "./timed_loads.ts";
 import { GROUP_CACHE_READS, groupCacheHandlers, groupCacheService } from "./server/grpc.ts";
 import { HealthService } from "./server/health.ts";
 import { httpHandler } from "./server/http.ts";
+import { BATCH_READS, batchHandlers, batchService } from "./server/grpc_batch.ts";
+import { CNF_BATCH_READS, cnfBatchHandlers, cnfBatchService } from "./server/grpc_cnf_batch.ts";
 import type { StatusRing } from "./server/status.ts";
 import { loadTransport } from "./server/tls.ts";
 import { LoadLimit } from "./load_limit.ts";
@@ -124,6 +126,8 @@ export async function startNode(config: Config): Promise<RunningNode> {
         hotCacheFraction: g.hotCacheFraction,
         ttlMs: g.ttlMs,
         negativeTtlMs: g.negativeTtlMs,
+        refreshAheadMs: g.refreshAheadMs,
+        staleIfErrorMs: g.staleIfErrorMs,
         policy: g.policy,
         ttlJitter: g.ttlJitter,
         keyFilter,
@@ -143,6 +147,8 @@ export async function startNode(config: Config): Promise<RunningNode> {
     guard,
     maxKeyBytes: config.limits.maxKeyBytes,
     maxValueBytes: config.limits.maxValueBytes,
+    maxBatchKeys: config.limits.maxBatchKeys,
+    maxBatchBytes: config.limits.maxBatchBytes,
     metrics,
     ready: () => ready,
     self: { http: "", grpc: "" },
@@ -152,13 +158,23 @@ export async function startNode(config: Config): Promise<RunningNode> {
   };
 
   const grpcServer = new grpc.Server({
-    "grpc.max_receive_message_length": config.limits.maxValueBytes + 64 * 1024,
+    // A batch request carries up to max_batch_keys keys; a peer's batch answer is read by its client.
+    "grpc.max_receive_message_length": Math.max(
+      config.limits.maxValueBytes,
+      config.limits.maxBatchKeys * (config.limits.maxKeyBytes + 8),
+    ) + 64 * 1024,
   });
-  const health = new HealthService(["groupcachepb.GroupCache", "cnfmetricspb.CnfMetricsService"]);
+  const health = new HealthService([
+    "groupcachepb.GroupCache",
+    "cnfmetricspb.CnfMetricsService",
+    "distcache.v1.Batch",
+    "distcache.v1.CnfMetricsBatch",
+  ]);
   grpcServer.addService(
     groupCacheService(),
     guardService(groupCacheHandlers(handlerDeps), GROUP_CACHE_READS, guard),
   );
+  grpcServer.addService(batchService(), guardService(batchHandlers(handlerDeps), BATCH_READS, guard));
   grpcServer.addService(health.definition(), health.handlers());
   const metricsGroup = groups.get(METRICS_GROUP);
   if (metricsGroup) {
@@ -171,6 +187,14 @@ export async function startNode(config: Config): Promise<RunningNode> {
           invalidate: (id) => metricsGroup.delete(id),
         }),
         CNF_METRICS_READS,
+        guard,
+      ),
+    );
+    grpcServer.addService(
+      cnfBatchService(),
+      guardService(
+        cnfBatchHandlers({ ...handlerDeps, metrics: metricsGroup, nodeMetrics: metrics }),
+        CNF_BATCH_READS,
         guard,
       ),
     );

@@ -67,6 +67,14 @@ export function timedPicker(picker: PeerPicker, observe: LoadObserver): PeerPick
             observe((performance.now() - started) / 1000);
           }
         },
+        getMany: peer.getMany && (async (group, keys) => {
+          const started = performance.now();
+          try {
+            return await peer.getMany!(group, keys);
+          } finally {
+            observe((performance.now() - started) / 1000);
+          }
+        }),
         set: (group, key, value) => peer.set(group, key, value),
         delete: (group, key) => peer.delete(group, key),
       };

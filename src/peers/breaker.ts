@@ -115,6 +115,15 @@ export class PeerBreaker<P extends PeerClient & { close(): void }> implements Pe
     return this.#breaker.run(() => this.#peer.get(group, key));
   }
 
+  /** One call for all the keys when the peer answers batches, else one per key (as `PeerBatch` would). */
+  getMany(group: string, keys: readonly string[]): Promise<(ByteView | null | Error)[]> {
+    const peer = this.#peer;
+    if (peer.getMany === undefined) {
+      return Promise.all(keys.map((key) => this.get(group, key).catch((e: Error) => e)));
+    }
+    return this.#breaker.run(() => peer.getMany!(group, keys));
+  }
+
   set(group: string, key: string, value: ByteView): Promise<void> {
     return this.#breaker.run(() => this.#peer.set(group, key, value));
   }

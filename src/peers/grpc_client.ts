@@ -24,6 +24,8 @@ export class GrpcPeerClient implements PeerClient {
   readonly #options: PeerOptions;
   #grpcAddress: string | undefined;
   #client: Promise<grpc.Client> | undefined;
+  /** `distcache.v1.Batch` on the same channel, made on the first batch. */
+  #batchClient: grpc.Client | undefined;
   #closed = false;
 
   /**
@@ -55,11 +57,14 @@ export class GrpcPeerClient implements PeerClient {
     }
     if (this.#closed) throw new Error("client closed");
     const Client = serviceClient("groupcache.proto", "groupcachepb.GroupCache");
-    return new Client(this.#grpcAddress, grpc.credentials.createInsecure());
+    // Batch answers (distcache.v1.Batch shares this channel) may exceed the default 4 MiB.
+    return new Client(this.#grpcAddress, grpc.credentials.createInsecure(), {
+      "grpc.max_receive_message_length": -1,
+    });
   }
 
   async #call(
-    op: "Get" | "Set" | "Delete",
+    op: "Get" | "GetMany" | "Set" | "Delete",
     req: unknown,
   ): Promise<Record<string, unknown> | null> {
     const started = performance.now();
@@ -81,6 +86,7 @@ export class GrpcPeerClient implements PeerClient {
     const md = new grpc.Metadata();
     md.set(FORWARDED_HEADER, "1");
     md.set(AUTHORIZATION, bearer(this.#options.token()));
+    if (op === "GetMany") client = this.#batchClient ??= this.#batchOn(client);
     const method = (client as unknown as Record<string, Unary>)[op].bind(client);
     return await new Promise((resolve, reject) => {
       method(req, md, { deadline: Date.now() + this.#options.timeoutMs }, (err, res) => {
@@ -105,6 +111,33 @@ export class GrpcPeerClient implements PeerClient {
     const res = await this.#call("Get", { group, key });
     if (!res) return null;
     return ByteView.of(res.value as Uint8Array, Number(res.expire_unix_ms ?? 0));
+  }
+
+  /**
+   * Fetches many keys in one `distcache.v1.Batch/GetMany`; a key the peer failed to load or refused
+   * comes back as an Error.
+   */
+  async getMany(group: string, keys: readonly string[]): Promise<(ByteView | null | Error)[]> {
+    const res = await this.#call("GetMany", { group, keys });
+    const results = (res?.results ?? []) as Record<string, unknown>[];
+    if (results.length !== keys.length) {
+      throw new Error(`peer ${this.id} GetMany answered ${results.length} results for ${keys.length} keys`);
+    }
+    return results.map((r, i) => {
+      if (r.key !== keys[i]) return new Error(`peer ${this.id} GetMany result ${i} is for another key`);
+      if (r.code === grpc.status.NOT_FOUND) return null;
+      if (r.code !== grpc.status.OK) {
+        return new Error(`peer ${this.id} answered ${grpc.status[Number(r.code)]} for the key: ${r.error}`);
+      }
+      return ByteView.of(r.value as Uint8Array, Number(r.expire_unix_ms ?? 0));
+    });
+  }
+
+  #batchOn(client: grpc.Client): grpc.Client {
+    const Batch = serviceClient("distcache_batch.proto", "distcache.v1.Batch");
+    return new Batch(this.#grpcAddress!, grpc.credentials.createInsecure(), {
+      channelOverride: client.getChannel(),
+    });
   }
 
   /** Stores a value on the peer, keeping its remaining time to live. */

@@ -6,7 +6,8 @@
 import { ByteView } from "../cache/byte_view.ts";
 import type { PeerClient } from "../cache/peers.ts";
 import { AUTHORIZATION, bearer } from "../auth/bearer.ts";
-import { cachePath, EXPIRE_HEADER, FORWARDED_HEADER, TTL_HEADER } from "../protocol.ts";
+import { batchPath, cachePath, EXPIRE_HEADER, FORWARDED_HEADER, TTL_HEADER } from "../protocol.ts";
+import { Buffer } from "node:buffer";
 import type { PeerCallRecorder, PeerOptions } from "./peer_options.ts";
 
 /** A peer's HTTP endpoint. */
@@ -77,6 +78,36 @@ export class HttpPeerClient implements PeerClient {
     });
   }
 
+  /**
+   * Fetches many keys in one `POST /_cache/<group>/_batch`; a key the peer failed to load (status 503)
+   * or refused comes back as an Error.
+   */
+  getMany(group: string, keys: readonly string[]): Promise<(ByteView | null | Error)[]> {
+    const init = {
+      method: "POST",
+      headers: {
+        [FORWARDED_HEADER]: "1",
+        [AUTHORIZATION]: bearer(this.#options.token()),
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ keys }),
+    };
+    return this.#call("get_many", this.id + batchPath(group), init, [200], async (res) => {
+      const { results } = await res.json() as { results?: BatchResultJson[] };
+      if (!Array.isArray(results) || results.length !== keys.length) {
+        throw new Error(`batch answer has ${results?.length ?? "no"} results for ${keys.length} keys`);
+      }
+      return results.map((r, i) => {
+        if (r.key !== keys[i]) return new Error(`batch answer ${i} is for another key`);
+        if (r.status === 404) return null;
+        if (r.status !== 200 || typeof r.value_base64 !== "string") {
+          return new Error(`peer ${this.id} answered ${r.status} for the key: ${r.error ?? ""}`);
+        }
+        return ByteView.of(Buffer.from(r.value_base64, "base64"), Number(r.expire_unix_ms ?? 0) || 0);
+      });
+    });
+  }
+
   /** Stores a value on the peer, keeping its remaining time to live. */
   set(group: string, key: string, value: ByteView): Promise<void> {
     const headers: Record<string, string> = {
@@ -97,6 +128,15 @@ export class HttpPeerClient implements PeerClient {
 
   /** Nothing to release: fetch's pooled connections close when idle. */
   close(): void {}
+}
+
+/** One result of a batch answer, as the peer sends it. */
+interface BatchResultJson {
+  key?: string;
+  status?: number;
+  value_base64?: string;
+  expire_unix_ms?: number;
+  error?: string;
 }
 
 async function discard(res: Response): Promise<void> {

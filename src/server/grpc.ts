@@ -7,7 +7,7 @@ import * as grpc from "@grpc/grpc-js";
 import { ByteView } from "../cache/byte_view.ts";
 import type { Group } from "../cache/group.ts";
 import type { NodeMetrics } from "../metrics.ts";
-import { FORWARDED_HEADER } from "../protocol.ts";
+import { FORWARDED_HEADER, STALE_HEADER } from "../protocol.ts";
 import { malformed, serviceClient, tolerantService } from "./proto.ts";
 import { keyProblem } from "./validate.ts";
 
@@ -21,6 +21,16 @@ export interface GrpcDeps {
 
 type Callback = grpc.sendUnaryData<unknown>;
 type Call = grpc.ServerUnaryCall<Record<string, unknown>, unknown>;
+
+/**
+ * Marks a call's answer as stale (served past its expiry because the reload failed) in its response
+ * metadata, as HTTP does with a header.
+ */
+export function markStale(call: grpc.ServerUnaryCall<unknown, unknown>): void {
+  const md = new grpc.Metadata();
+  md.set(STALE_HEADER, "1");
+  call.sendMetadata(md);
+}
 
 /** A gRPC status error with a message for the client. */
 export function status(code: grpc.status, details: string): grpc.ServiceError {
@@ -53,8 +63,8 @@ function target(deps: GrpcDeps, call: Call): Target | grpc.ServiceError {
   return { group, key, local: call.metadata.get(FORWARDED_HEADER).length > 0 };
 }
 
-/** Wraps a handler: errors it throws become UNAVAILABLE, and every call is timed. */
-function unary(
+/** Wraps a handler: errors it throws become UNAVAILABLE, and every call is timed under `op`. */
+export function unary(
   metrics: NodeMetrics,
   op: string,
   fn: (call: Call) => Promise<unknown>,
@@ -96,6 +106,7 @@ export function groupCacheHandlers(deps: GrpcDeps): grpc.UntypedServiceImplement
       const { group, key, local } = resolve(call);
       const view = await group.get(key, { local });
       if (!view) throw status(grpc.status.NOT_FOUND, `no value for key "${key}" in group "${group.name}"`);
+      if (group.isStale(view)) markStale(call);
       return { value: view.toBytes(), minute_qps: 0, expire_unix_ms: view.expiresAt };
     }),
     Set: unary(deps.metrics, "Set", async (call) => {

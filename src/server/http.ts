@@ -1,12 +1,20 @@
 /**
  * The HTTP front door of a node, for `Deno.serve`: the peer protocol `/_cache/<group>/<key>`
- * (GET, PUT, DELETE), `/metrics`, `/healthz` and `/readyz`.
+ * (GET, PUT, DELETE), batch reads (`POST /_cache/<group>/_batch`), `/metrics`, `/healthz` and `/readyz`.
  * @module
  */
 import { ByteView } from "../cache/byte_view.ts";
 import type { Group } from "../cache/group.ts";
 import type { NodeMetrics } from "../metrics.ts";
-import { CACHE_PREFIX as PREFIX, EXPIRE_HEADER, FORWARDED_HEADER, TTL_HEADER } from "../protocol.ts";
+import {
+  BATCH_SEGMENT,
+  CACHE_PREFIX as PREFIX,
+  EXPIRE_HEADER,
+  FORWARDED_HEADER,
+  STALE_HEADER,
+  TTL_HEADER,
+} from "../protocol.ts";
+import { batchBodyLimit, batchResponse } from "./http_batch.ts";
 import { statusResponse, type StatusRing } from "./status.ts";
 import { audit, checkHttp, type Guard } from "../auth/guard.ts";
 import { keyProblem } from "./validate.ts";
@@ -18,6 +26,10 @@ export interface HttpDeps {
   guard: Guard;
   maxKeyBytes: number;
   maxValueBytes: number;
+  /** Keys per batch read. */
+  maxBatchKeys: number;
+  /** Value bytes per batch answer. */
+  maxBatchBytes: number;
   metrics: NodeMetrics;
   /** Whether the node takes traffic (false while starting or shutting down). */
   ready: () => boolean;
@@ -67,15 +79,21 @@ async function readBody(req: Request, limit: number): Promise<Uint8Array | null>
   return out;
 }
 
-function valueResponse(view: ByteView): Response {
+function valueResponse(view: ByteView, stale = false): Response {
   const headers: Record<string, string> = { "content-type": "application/octet-stream" };
   if (view.expiresAt !== 0) headers[EXPIRE_HEADER] = String(view.expiresAt);
+  if (stale) headers[STALE_HEADER] = "1";
   // Response copies its body on construction, so the cached bytes can be lent rather than copied.
   return view.withBytes((bytes) => new Response(bytes, { status: 200, headers }));
 }
 
 function found(view: ByteView | null, group: Group, key: string): Response {
   return view ? valueResponse(view) : text(404, `no value for key "${key}" in group "${group.name}"`);
+}
+
+/** Like {@linkcode found}, for a loaded value, which may answer stale after a failed reload. */
+function loaded(view: ByteView | null, group: Group, key: string): Response {
+  return view && group.isStale(view) ? valueResponse(view, true) : found(view, group, key);
 }
 
 function decode(segment: string): string {
@@ -103,8 +121,15 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
       return text(400, "bad percent-encoding in the group or key");
     }
     const method = req.method;
+    if (method === "POST" && key === BATCH_SEGMENT) return batch(req, groupName);
     if (method !== "GET" && method !== "PUT" && method !== "DELETE") {
-      return text(405, `method ${method} not allowed; use GET, PUT or DELETE`, { allow: "GET, PUT, DELETE" });
+      return text(
+        405,
+        `method ${method} not allowed; use GET, PUT or DELETE (POST only on /_cache/<group>/_batch)`,
+        {
+          allow: "GET, PUT, DELETE",
+        },
+      );
     }
     // Every method but GET writes, so a method added to the list above is guarded until it is declared
     // a read here.
@@ -125,7 +150,7 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
     const cached = group.getCached(key);
     if (cached !== undefined) return found(cached, group, key);
     return group.load(key, { local: req.headers.has(FORWARDED_HEADER) }).then((view) =>
-      found(view, group, key)
+      loaded(view, group, key)
     );
   }
 
@@ -159,6 +184,31 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
     const problem = keyProblem(key, deps.maxKeyBytes);
     if (problem) return text(400, problem);
     return write(req, method, group, key);
+  }
+
+  /** A batch read: it only reads, so it needs a token only when reads do. */
+  async function batch(req: Request, groupName: string): Promise<Response> {
+    if (readsLocked) {
+      const who = checkHttp(deps.guard, req, "read");
+      if (who instanceof Response) return who;
+    }
+    const group = deps.groups.get(groupName);
+    if (!group) return text(404, `unknown group "${groupName}"`);
+    const limits = {
+      maxBatchKeys: deps.maxBatchKeys,
+      maxBatchBytes: deps.maxBatchBytes,
+      maxKeyBytes: deps.maxKeyBytes,
+    };
+    const body = await readBody(req, batchBodyLimit(limits));
+    if (!body) {
+      return text(
+        413,
+        `the body exceeds ${
+          batchBodyLimit(limits)
+        } bytes: limits.max_batch_keys allows ${deps.maxBatchKeys} keys`,
+      );
+    }
+    return batchResponse(body, group, limits, req.headers.has(FORWARDED_HEADER));
   }
 
   async function write(req: Request, method: string, group: Group, key: string): Promise<Response> {
@@ -240,6 +290,7 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
 /** A bounded label for the request, so that odd paths cannot grow the metric set. */
 function opName(method: string, path: string): string {
   if (path.startsWith(PREFIX)) {
+    if (method === "POST") return path.endsWith("/" + BATCH_SEGMENT) ? "batch" : "other";
     return method === "GET" || method === "PUT" || method === "DELETE" ? method.toLowerCase() : "other";
   }
   if (path === "/" || path === "/_status" || path === "/_status/owner") return "status";
