@@ -5,7 +5,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { Group } from "../cache/group.ts";
-import { EXPIRE_HEADER, STALE_HEADER } from "../protocol.ts";
+import { STALE_HEADER } from "../protocol.ts";
 import { type BatchLimits, type BatchOutcome, checkBatchKeys, readBatch } from "./batch.ts";
 
 /** One key of a batch answer, as JSON. */
@@ -15,7 +15,7 @@ export interface HttpBatchResult {
   status: number;
   /** The value's bytes in base64, with status 200. */
   value_base64?: string;
-  /** The value's expiry in Unix epoch ms, with status 200 when it expires (as {@linkcode EXPIRE_HEADER}). */
+  /** The value's expiry in Unix epoch ms, with status 200 when it expires (as the single GET's expiry header). */
   expire_unix_ms?: number;
   /** Present (true) when the value answers past its expiry because its reload failed. */
   stale?: true;
