@@ -183,7 +183,10 @@ export async function startNode(config: Config): Promise<RunningNode> {
       guardService(
         cnfMetricsHandlers({
           repo: repository,
-          get: async (id) => (await metricsGroup.get(id))?.toBytes() ?? null,
+          get: async (id) => {
+            const view = await metricsGroup.get(id);
+            return view && { bytes: view.toBytes(), stale: metricsGroup.isStale(view) };
+          },
           invalidate: (id) => metricsGroup.delete(id),
         }),
         CNF_METRICS_READS,

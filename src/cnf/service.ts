@@ -11,18 +11,30 @@ import { CnfValidationError, fromJson, validateCnfId } from "./cnf_metric.ts";
 import { type CnfMetricMessage, fromMessage, toMessage } from "./cnf_metric_message.ts";
 import { decodePageToken, encodePageToken, pageSize } from "./page_token.ts";
 import type { CnfRepository } from "./repository.ts";
+import { STALE_HEADER } from "../protocol.ts";
 
 /** What the handlers need from the node. */
 export interface CnfMetricsDeps {
   /** The source of truth, written by Create, Update and Delete. */
   repo: CnfRepository;
-  /** Reads a CNF's cached JSON value (group `metrics`), loading it on a miss; `null` if it has none. */
-  get: (cnfId: string) => Promise<Uint8Array | null>;
+  /**
+   * Reads a CNF's cached JSON value (group `metrics`), loading it on a miss; `null` if it has none. A
+   * {@linkcode CnfRead} tells whether the value answers stale (past its expiry, its reload having failed).
+   */
+  get: (cnfId: string) => Promise<Uint8Array | CnfRead | null>;
   /**
    * Drops a CNF's cached value after a write from every node's main and hot cache, so no node serves
    * the old value once a write has answered OK.
    */
   invalidate: (cnfId: string) => Promise<void>;
+}
+
+/** A cached value and whether it answers stale; ShowCnfMetric then sets `x-distcache-stale: 1` metadata. */
+export interface CnfRead {
+  /** The CnfMetric's JSON. */
+  bytes: Uint8Array;
+  /** True when the value expired and its reload failed. */
+  stale: boolean;
 }
 
 /** `CnfMetricRequest`. */
@@ -108,12 +120,21 @@ class RpcError extends Error {
 export function cnfMetricsHandlers(deps: CnfMetricsDeps): CnfMetricsHandlers {
   const { repo } = deps;
 
-  async function show({ cnf_id }: CnfMetricRequest): Promise<CnfMetricResponse> {
+  async function show(
+    { cnf_id }: CnfMetricRequest,
+    call: grpc.ServerUnaryCall<unknown, unknown>,
+  ): Promise<CnfMetricResponse> {
     const id = validateCnfId(cnf_id);
-    const bytes = await deps.get(id).catch((err) => {
+    const read = await deps.get(id).catch((err) => {
       throw asStatus(err, `metrics source unavailable for ${id}`);
     });
-    if (bytes === null) throw new RpcError(grpc.status.NOT_FOUND, `cnf_id: no metric for "${id}"`);
+    if (read === null) throw new RpcError(grpc.status.NOT_FOUND, `cnf_id: no metric for "${id}"`);
+    const bytes = read instanceof Uint8Array ? read : read.bytes;
+    if (!(read instanceof Uint8Array) && read.stale) {
+      const md = new grpc.Metadata();
+      md.set(STALE_HEADER, "1");
+      call.sendMetadata(md);
+    }
     let metric;
     try {
       metric = fromJson(bytes);
@@ -186,10 +207,12 @@ export function cnfMetricsHandlers(deps: CnfMetricsDeps): CnfMetricsHandlers {
   };
 }
 
-function unary<Req, Res>(run: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+function unary<Req, Res>(
+  run: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
+): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     // Promise.try also catches a synchronous throw, so no failure escapes as an unhandled exception.
-    Promise.try(() => run(call.request)).then(
+    Promise.try(() => run(call.request, call)).then(
       (res) => callback(null, res),
       (err) => {
         const e = asStatus(err, "metrics source unavailable");
