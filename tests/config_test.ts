@@ -24,6 +24,10 @@ Deno.test("the shipped config/config.yml is valid and matches the documented def
   assert.equal(c.database.url, "sqlite:data/distcache.db");
   assert.deepEqual(c.groups.map((g) => g.name), ["metrics"]);
   assert.equal(c.limits.maxKeyBytes, 250);
+  assert.equal(c.groups[0].refreshAheadMs, 5000);
+  assert.equal(c.groups[0].staleIfErrorMs, 300_000);
+  assert.equal(c.limits.maxBatchKeys, 1000);
+  assert.equal(c.limits.maxBatchBytes, 8 << 20);
 });
 
 Deno.test("an empty configuration gets every default, including the metrics group", () => {
@@ -33,6 +37,9 @@ Deno.test("an empty configuration gets every default, including the metrics grou
   assert.equal(c.groups[0].name, "metrics");
   assert.equal(c.groups[0].ttlMs, 60_000);
   assert.equal(c.groups[0].policy, "tinylfu");
+  assert.equal(c.groups[0].refreshAheadMs, 0, "refresh-ahead depends on ttl_ms, so it is off unless set");
+  assert.equal(c.groups[0].staleIfErrorMs, 300_000, "stale-if-error is on unless set to 0");
+  assert.equal(c.limits.maxBatchKeys, 1000);
   assert.equal(c.shutdownTimeoutMs, 5000);
 });
 
@@ -190,6 +197,18 @@ Deno.test("a wrong configuration value names its field and what was expected", a
     ],
     ["a negative TTL", { groups: { metrics: { ttl_ms: -1 } } }, /groups\.metrics\.ttl_ms must be an integer/],
     ["a zero key limit", { limits: { max_key_bytes: 0 } }, /limits\.max_key_bytes must be an integer/],
+    [
+      "a refresh window as long as the ttl",
+      { groups: { metrics: { ttl_ms: 1000, refresh_ahead_ms: 1000 } } },
+      /groups\.metrics\.refresh_ahead_ms must be less than groups\.metrics\.ttl_ms/,
+    ],
+    [
+      "a negative stale window",
+      { groups: { metrics: { stale_if_error_ms: -1 } } },
+      /groups\.metrics\.stale_if_error_ms must be an integer/,
+    ],
+    ["a zero batch limit", { limits: { max_batch_keys: 0 } }, /limits\.max_batch_keys must be an integer/],
+    ["a batch byte limit of text", { limits: { max_batch_bytes: "8M" } }, /limits\.max_batch_bytes must be/],
     ["a certificate without its key", { tls: { cert_file: "c.pem" } }, /tls\.cert_file and tls\.key_file/],
   ];
   for (const [name, doc, message] of cases) {
