@@ -737,10 +737,13 @@ export class Group {
     return this.#freshness === undefined ? expiresAt : this.#freshness.keepUntil(expiresAt);
   }
 
-  /** A hot copy lives until the value expires or hotTtlMs passes, whichever comes first. */
+  /**
+   * A hot copy lives until the value expires or hotTtlMs passes, whichever comes first. With refresh-ahead
+   * it ends where the refresh window begins, so reads in the window reach the owner and make it refresh.
+   */
   #hotExpiry(expiresAt: number): number {
     const cap = this.#now() + this.#hotTtlMs;
-    return expiresAt === 0 ? cap : Math.min(expiresAt, cap);
+    return expiresAt === 0 ? cap : Math.min(expiresAt - this.#aheadMs, cap);
   }
 
   #toView(value: Uint8Array | string | ByteView, ttlMs: number): ByteView {

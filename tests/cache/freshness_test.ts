@@ -146,6 +146,28 @@ Deno.test("refresh-ahead", async (t) => {
   });
 });
 
+Deno.test("refresh-ahead: a hot copy ends where the refresh window begins, so reads in it reach the owner", async () => {
+  const clock = new Clock(), source = new Source();
+  const owner: PeerClient = {
+    id: "owner",
+    get: (_g, key) => Promise.resolve(ByteView.of(`o:${key}`, START + 1000)),
+    set: () => Promise.resolve(),
+    delete: () => Promise.resolve(),
+  };
+  const group = groupOf(source, clock, {
+    refreshAheadMs: 200,
+    peers: { pickPeer: () => owner, peers: () => [owner] },
+    hotChance: () => true,
+  });
+  await group.get("k");
+  clock.ms += 799;
+  assert.equal(text(group.getCached("k")), "o:k");
+  clock.ms += 1;
+  assert.equal(group.getCached("k"), undefined, "in the window the owner is asked");
+  assert.equal(text(await group.load("k")), "o:k");
+  assert.equal(group.cacheStats("hot").items, 0, "a copy already in the window is not kept");
+});
+
 Deno.test("stale-if-error", async (t) => {
   await t.step("a failed reload answers the expired value within the window, marked stale", async () => {
     const clock = new Clock(), source = new Source();
