@@ -121,8 +121,9 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
       return text(400, "bad percent-encoding in the group or key");
     }
     const method = req.method;
-    if (method === "POST" && key === BATCH_SEGMENT) return batch(req, groupName);
     if (method !== "GET" && method !== "PUT" && method !== "DELETE") {
+      // Checked only here, so a GET pays nothing for batch reads.
+      if (method === "POST" && key === BATCH_SEGMENT) return batch(req, groupName);
       return text(
         405,
         `method ${method} not allowed; use GET, PUT or DELETE (POST only on /_cache/<group>/_batch)`,
