@@ -67,10 +67,11 @@ async function startCluster(
   const config = `${dir}/${name.replace(/\W+/g, "-")}.yml`;
   // Opening the repository counts the rows through the slow view: 100 x 20 ms.
   // The hot cache is off in all three, so each answers a non-owner's read with one peer hop and the
-  // clusters differ only in how their values expire.
+  // clusters differ only in how their values expire. No ttl jitter: a value's expiry minus ttl_ms must be
+  // when its load ended.
   await Deno.writeTextFile(
     config,
-    `database:\n  timeout_ms: 10000\ngroups:\n  metrics:\n    hot_cache_fraction: 0\n${group}`,
+    `database:\n  timeout_ms: 10000\ngroups:\n  metrics:\n    hot_cache_fraction: 0\n    ttl_jitter: 0\n${group}`,
   );
   const ports = [freePort(), freePort(), freePort()];
   const urls = ports.map((p) => `http://127.0.0.1:${p}`);
