@@ -47,9 +47,9 @@ export function checkBatchKeys(count: number, limits: BatchLimits): void {
  *
  * @param group The group.
  * @param keys The keys, already counted with {@linkcode checkBatchKeys}.
- * @param limits The node's limits; the answer's bytes are checked unless `local`.
- * @param local The batch was forwarded by a peer: load here, and leave the answer's size to the node
- * that answers the client (a part of a batch is never larger than the whole).
+ * @param limits The node's limits.
+ * @param local The batch was forwarded by a peer: load every key here. Its answer is held to the same
+ * limits, so the forwarded header cannot be used to fetch more than a client may.
  * @returns The outcomes.
  * @throws {BatchLimitError} When the values add up to more than `limits.max_batch_bytes`.
  */
@@ -76,7 +76,7 @@ export async function readBatch(
     bytes += result.value.byteLength;
     return { key, kind: "value", value: result.value, stale: group.isStale(result.value) };
   });
-  if (!local && bytes > limits.maxBatchBytes) {
+  if (bytes > limits.maxBatchBytes) {
     throw new BatchLimitError(
       `the answer would hold ${bytes} bytes of values; limits.max_batch_bytes allows ${limits.maxBatchBytes}` +
         `: ask for fewer keys`,
