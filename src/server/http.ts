@@ -132,8 +132,8 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
         },
       );
     }
-    // Every method but GET writes, so a method added to the list above is guarded until it is declared
-    // a read here.
+    // Every method but GET (and the batch read's POST, routed above) writes, so a method added to the
+    // list above is guarded until it is declared a read here.
     if (method !== "GET") {
       const who = checkHttp(deps.guard, req, "write");
       if (who instanceof Response) return who;
