@@ -22,6 +22,8 @@ export interface GroupConfig {
   hotCacheFraction: number;
   ttlMs: number;
   negativeTtlMs: number;
+  /** How long a copy of another node's key may be served here; bounds staleness after a write. */
+  hotTtlMs: number;
   policy: string;
   /** Share of `ttlMs` by which each loaded value's lifetime is shortened at random, 0 to below 1. */
   ttlJitter: number;
@@ -219,6 +221,7 @@ function groups(o: Obj): GroupConfig[] {
       hotCacheFraction: hot,
       ttlMs: int(g, "ttl_ms", `${f}.ttl_ms`, 60_000, 0, Number.MAX_SAFE_INTEGER),
       negativeTtlMs: int(g, "negative_ttl_ms", `${f}.negative_ttl_ms`, 5_000, 0, Number.MAX_SAFE_INTEGER),
+      hotTtlMs: int(g, "hot_ttl_ms", `${f}.hot_ttl_ms`, 10_000, 1, Number.MAX_SAFE_INTEGER),
       policy: str(g, "policy", `${f}.policy`, "tinylfu"),
       ttlJitter: jitter,
       keyFilter: keyFilter(g, name, f),

@@ -124,6 +124,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
         hotCacheFraction: g.hotCacheFraction,
         ttlMs: g.ttlMs,
         negativeTtlMs: g.negativeTtlMs,
+        hotTtlMs: g.hotTtlMs,
         policy: g.policy,
         ttlJitter: g.ttlJitter,
         keyFilter,

@@ -32,6 +32,7 @@ Deno.test("an empty configuration gets every default, including the metrics grou
   assert.equal(c.peers.vnodes, DEFAULT_REPLICAS);
   assert.equal(c.groups[0].name, "metrics");
   assert.equal(c.groups[0].ttlMs, 60_000);
+  assert.equal(c.groups[0].hotTtlMs, 10_000);
   assert.equal(c.groups[0].policy, "tinylfu");
   assert.equal(c.shutdownTimeoutMs, 5000);
 });
@@ -189,6 +190,11 @@ Deno.test("a wrong configuration value names its field and what was expected", a
       /groups\.metrics\.hot_cache_fraction must be a number from 0 to below 1/,
     ],
     ["a negative TTL", { groups: { metrics: { ttl_ms: -1 } } }, /groups\.metrics\.ttl_ms must be an integer/],
+    [
+      "a zero hot-copy TTL",
+      { groups: { metrics: { hot_ttl_ms: 0 } } },
+      /groups\.metrics\.hot_ttl_ms must be an integer from 1/,
+    ],
     ["a zero key limit", { limits: { max_key_bytes: 0 } }, /limits\.max_key_bytes must be an integer/],
     ["a certificate without its key", { tls: { cert_file: "c.pem" } }, /tls\.cert_file and tls\.key_file/],
   ];
