@@ -80,6 +80,17 @@ async function answers(url: string): Promise<boolean> {
   return res.ok;
 }
 
+/** Removes the folders of runs whose process is gone (a crash, or a test runner that exited). */
+async function sweepFiles(): Promise<void> {
+  const entries = await Array.fromAsync(Deno.readDir(`${ROOT}.cluster`)).catch(() => []);
+  for (const e of entries) {
+    const m = /^hosts-[a-z0-9]+-(\d+)$/.exec(e.name);
+    if (!m) continue;
+    const alive = await Deno.stat(`/proc/${m[1]}`).then(() => true, () => false);
+    if (!alive) await Deno.remove(`${ROOT}.cluster/${e.name}`, { recursive: true }).catch(() => {});
+  }
+}
+
 async function run(command: string, args: string[]): Promise<void> {
   const out = await new Deno.Command(command, { args, stdout: "null", stderr: "piped", stdin: "null" })
     .output();
@@ -97,7 +108,8 @@ async function run(command: string, args: string[]): Promise<void> {
 export async function startHostCluster(options: HostClusterOptions): Promise<HostCluster> {
   if (!(options.nodes >= 1 && options.nodes <= 9)) throw new Error("nodes: from 1 to 9");
   const net = await Network.create();
-  const dir = `.cluster/hosts-${net.run}`;
+  await sweepFiles();
+  const dir = `.cluster/hosts-${net.run}-${Deno.pid}`;
   const abs = `${ROOT}${dir}`;
   const token = options.token ??
     Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -211,7 +223,7 @@ export async function startHostCluster(options: HostClusterOptions): Promise<Hos
     await startNode(nodes[0]);
     await Promise.all(nodes.slice(1).map(startNode));
 
-    const load = async (targets: NodeHost[], args: string[]): Promise<LoadSummary> => {
+    const runLoad = async (targets: NodeHost[], args: string[]): Promise<LoadSummary> => {
       const proc = client.spawn([
         "deno",
         "task",
@@ -226,6 +238,12 @@ export async function startHostCluster(options: HostClusterOptions): Promise<Hos
         throw new Error(`deno task load exited ${status.code}:\n${proc.log().slice(-2000)}`);
       }
       return JSON.parse(out.trim().split("\n").pop()!);
+    };
+    // A load is often awaited only after other steps; a failure of theirs must not leave it unhandled.
+    const load = (targets: NodeHost[], args: string[]) => {
+      const result = runLoad(targets, args);
+      result.catch(() => {});
+      return result;
     };
     return {
       net,

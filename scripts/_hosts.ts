@@ -173,6 +173,7 @@ export class Network {
   readonly #processes = new Set<HostProcess>();
   #closed = false;
   #removeSignals: () => void = () => {};
+  #watchdog = 0;
 
   private constructor(run: string, subnet: string) {
     this.run = run;
@@ -208,6 +209,7 @@ export class Network {
       );
     }
     net.#watchSignals();
+    net.#watchdog = await startWatchdog(run);
     return net;
   }
 
@@ -376,6 +378,7 @@ export class Network {
       await Deno.remove(`/etc/netns/${h.namespace}`, { recursive: true }).catch(() => {});
     }
     await ip("link", "del", this.#bridge).catch(() => {});
+    if (this.#watchdog) signal(this.#watchdog, "SIGKILL");
   }
 
   #state(host: Host): HostState {
@@ -447,6 +450,29 @@ export class Network {
     status.finally(() => this.#processes.delete(proc));
     return proc;
   }
+}
+
+/**
+ * Starts a shell, outside this process's group of children, that waits for this process to end and then
+ * removes whatever of the run is left: the last resort when the process dies without `close()` (SIGKILL,
+ * or an uncaught error that ends a test run). Returns its pid, so `close()` can end it.
+ */
+async function startWatchdog(run: string): Promise<number> {
+  const script = `
+while [ -d /proc/${Deno.pid} ]; do sleep 0.5; done
+for ns in $(ip netns list | grep -o '^${NS_PREFIX}${run}-${Deno.pid}-[a-z0-9]*'); do
+  for pid in $(ip netns pids "$ns"); do kill -9 "$pid"; done
+  ip netns del "$ns"; rm -rf "/etc/netns/$ns"
+done
+for link in $(ip -o link show | grep -o 'dc${run}[a-z0-9]*' | sort -u); do ip link del "$link"; done
+`;
+  const out = await new Deno.Command("sh", {
+    args: ["-c", 'setsid sh -c "$0" </dev/null >/dev/null 2>&1 & echo $!', script],
+    stdout: "piped",
+    stderr: "null",
+    stdin: "null",
+  }).output();
+  return Number(decoder.decode(out.stdout).trim()) || 0;
 }
 
 /** A private 10.x.y.0/24 that no address or route of this machine overlaps. */
