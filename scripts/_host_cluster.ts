@@ -114,10 +114,12 @@ export async function startHostCluster(options: HostClusterOptions): Promise<Hos
   const token = options.token ??
     Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
   const line = (host: string) => options.onLine && ((l: string) => options.onLine!(host, l));
-  const close = async () => {
-    await net.close();
-    await Deno.remove(abs, { recursive: true }).catch(() => {});
-  };
+  const close = () => net.close();
+  net.onClose("before", async () => {
+    // Nodes first, so that they revoke their leases while etcd still answers.
+    await Promise.all(net.hosts.filter((h) => h.name.startsWith("node")).map((h) => h.stopAll()));
+  });
+  net.onClose("after", () => Deno.remove(abs, { recursive: true }).catch(() => {}));
   try {
     await Deno.mkdir(abs, { recursive: true });
     let config = await Deno.readTextFile(`${ROOT}config/config.yml`);

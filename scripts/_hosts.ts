@@ -172,8 +172,11 @@ export class Network {
   readonly #hosts: HostState[] = [];
   readonly #processes = new Set<HostProcess>();
   #closed = false;
+  #closing: Promise<void> | undefined;
   #removeSignals: () => void = () => {};
   #watchdog = 0;
+  #beforeClose: (() => Promise<void>)[] = [];
+  #afterClose: (() => Promise<void>)[] = [];
 
   private constructor(run: string, subnet: string) {
     this.run = run;
@@ -366,10 +369,15 @@ export class Network {
    * Stops every process on every host, then removes the namespaces, links and /etc/netns files of the
    * run. Safe to call more than once.
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
     this.#removeSignals();
+    for (const work of this.#beforeClose) await work().catch(() => {});
     await Promise.all(this.#hosts.map((h) => emptyNamespace(h.namespace)));
     await Promise.all([...this.#processes].map((p) => p.stop("SIGKILL", 0)));
     for (const h of this.#hosts) await this.unslow(h).catch(() => {});
@@ -379,6 +387,15 @@ export class Network {
     }
     await ip("link", "del", this.#bridge).catch(() => {});
     if (this.#watchdog) signal(this.#watchdog, "SIGKILL");
+    for (const work of this.#afterClose) await work().catch(() => {});
+  }
+
+  /**
+   * Runs `work` when the network closes (also on SIGINT/SIGTERM): "before" anything is stopped (to stop
+   * hosts in an order), or "after" everything is gone (to remove files the processes wrote).
+   */
+  onClose(when: "before" | "after", work: () => Promise<void>): void {
+    (when === "before" ? this.#beforeClose : this.#afterClose).push(work);
   }
 
   #state(host: Host): HostState {
