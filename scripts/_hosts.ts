@@ -429,7 +429,7 @@ export class Network {
       stderr: "piped",
     }).spawn();
     let log = "";
-    const append = async (stream: ReadableStream<Uint8Array>) => {
+    const append = async (stream: ReadableStream<Uint8Array<ArrayBuffer>>) => {
       let partial = "";
       for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
         log += chunk;
