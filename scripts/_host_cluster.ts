@@ -4,7 +4,7 @@
  * for clients, which runs `deno task load`. Shared by the netns tests and `deno task cluster --hosts`.
  * @module
  */
-import { type Host, type HostProcess, Network } from "./_hosts.ts";
+import { alive, type Host, type HostProcess, Network } from "./_hosts.ts";
 import type { LoadSummary } from "./load.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -86,8 +86,7 @@ async function sweepFiles(): Promise<void> {
   for (const e of entries) {
     const m = /^hosts-[a-z0-9]+-(\d+)$/.exec(e.name);
     if (!m) continue;
-    const alive = await Deno.stat(`/proc/${m[1]}`).then(() => true, () => false);
-    if (!alive) await Deno.remove(`${ROOT}.cluster/${e.name}`, { recursive: true }).catch(() => {});
+    if (!(await alive(Number(m[1])))) await Deno.remove(`${ROOT}.cluster/${e.name}`, { recursive: true }).catch(() => {});
   }
 }
 

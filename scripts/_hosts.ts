@@ -45,13 +45,11 @@ export async function ip(...args: string[]): Promise<string> {
   return decoder.decode(out.stdout);
 }
 
-function alive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
+/** Whether process `pid` exists (through ps: Deno allows /proc only to --allow-all). */
+export async function alive(pid: number): Promise<boolean> {
+  const out = await new Deno.Command("ps", { args: ["-p", String(pid)], stdout: "null", stderr: "null" })
+    .output();
+  return out.success;
 }
 
 function signal(pid: number, sig: Deno.Signal): void {
@@ -92,7 +90,7 @@ export async function sweep(): Promise<string[]> {
   const namespaces = (await ip("netns", "list")).split("\n").map((l) => l.split(" ")[0]);
   for (const ns of namespaces) {
     const m = /^distcache-[a-z0-9]+-(\d+)-/.exec(ns);
-    if (!m || alive(Number(m[1]))) continue;
+    if (!m || await alive(Number(m[1]))) continue;
     await emptyNamespace(ns, 1000);
     await ip("netns", "del", ns).catch(() => {});
     await Deno.remove(`/etc/netns/${ns}`, { recursive: true }).catch(() => {});
@@ -101,7 +99,7 @@ export async function sweep(): Promise<string[]> {
   const links = JSON.parse(await ip("-j", "link", "show")) as { ifname: string; ifalias?: string }[];
   for (const link of links) {
     const m = new RegExp(`^${ALIAS} (\\d+)$`).exec(link.ifalias ?? "");
-    if (!m || alive(Number(m[1]))) continue;
+    if (!m || await alive(Number(m[1]))) continue;
     await ip("link", "del", link.ifname).catch(() => {});
     removed.push(link.ifname);
   }
