@@ -86,7 +86,9 @@ async function sweepFiles(): Promise<void> {
   for (const e of entries) {
     const m = /^hosts-[a-z0-9]+-(\d+)$/.exec(e.name);
     if (!m) continue;
-    if (!(await alive(Number(m[1])))) await Deno.remove(`${ROOT}.cluster/${e.name}`, { recursive: true }).catch(() => {});
+    if (!(await alive(Number(m[1])))) {
+      await Deno.remove(`${ROOT}.cluster/${e.name}`, { recursive: true }).catch(() => {});
+    }
   }
 }
 

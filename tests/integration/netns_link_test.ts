@@ -21,7 +21,8 @@ import {
   wrong,
 } from "./_netns.ts";
 
-const LOAD = ["--clients", "8"];
+// Each request to a random node, as a client without the ring: forwarding and local fallback are exercised.
+const LOAD = ["--clients", "8", "--route", "random"];
 
 type Unary = (req: unknown, metadata: grpc.Metadata, cb: (e: grpc.ServiceError | null) => void) => void;
 

@@ -15,7 +15,8 @@ import {
   wrong,
 } from "./_netns.ts";
 
-const LOAD = ["--clients", "8"];
+// Each request to a random node, as a client without the ring: forwarding and local fallback are exercised.
+const LOAD = ["--clients", "8", "--route", "random"];
 
 Deno.test("netns: partitions and a cut-off node cost no wrong answer", async (t) => {
   const c = await startTestCluster();
