@@ -179,7 +179,7 @@ Deno.test("netns: a slow link, a write during a cut, a killed node restarted", a
         figure(
           "CreateCnfMetric while a hot-copy holder is cut off (cut 300 ms past the write)",
           `returned ${grpc.status[status]}; longest stale window ${stale.toFixed(0)} ms after it returned ` +
-            `(hot_ttl_ms ${HOT_TTL_MS})`,
+            `(hot_ttl_ms ${HOT_TTL_MS}); 3 s load on the other nodes: ${loadFigures(s)}`,
         );
         assert.ok(stale <= HOT_TTL_MS, `a node served the old value ${stale} ms after CreateCnfMetric`);
       },
