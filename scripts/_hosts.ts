@@ -65,12 +65,15 @@ async function namespacePids(namespace: string): Promise<number[]> {
   return out.split("\n").filter((l) => /^\d+$/.test(l)).map(Number);
 }
 
-/** Stops every process in `namespace`: SIGTERM, then SIGKILL for those left after `graceMs`. */
+/**
+ * Stops every process in `namespace`: SIGTERM, then SIGKILL for those left after `graceMs`; with
+ * `graceMs` 0, SIGKILL at once (a crash, not a shutdown).
+ */
 async function emptyNamespace(namespace: string, graceMs = STOP_GRACE_MS): Promise<void> {
   const pids = await namespacePids(namespace);
   for (const pid of pids) {
     signal(pid, "SIGCONT");
-    signal(pid, "SIGTERM");
+    signal(pid, graceMs === 0 ? "SIGKILL" : "SIGTERM");
   }
   const deadline = Date.now() + graceMs;
   while ((await namespacePids(namespace)).length > 0 && Date.now() < deadline) {
