@@ -2,8 +2,8 @@
  * Hosts on one machine: each host is a Linux network namespace with its own address on a private bridge,
  * so processes talk over a real network that can fail. A link can be cut, two groups of hosts can be
  * partitioned from each other, and a host's link can be slowed. Every namespace, link and process a run
- * makes carries the run's name, and is removed on `close()`, on SIGINT/SIGTERM, or by the next run's
- * sweep when the run that made it died. Needs root and iproute2.
+ * makes carries the run's name, and is removed on `close()`, on SIGINT/SIGTERM, by a watchdog process
+ * when the run dies without either, or by the next run's sweep. Needs root and iproute2.
  *
  * ```ts
  * const net = await Network.create();
@@ -277,34 +277,24 @@ export class Network {
    * in both directions, while each side still reaches everything else.
    */
   async partition(a: readonly Host[], b: readonly Host[]): Promise<void> {
+    const nowhere = (from: Host, to: Host) =>
+      ip(
+        "-n",
+        from.namespace,
+        "neigh",
+        "replace",
+        to.address,
+        "lladdr",
+        NOWHERE_MAC,
+        "dev",
+        "eth0",
+        "nud",
+        "permanent",
+      );
     for (const x of a) {
       for (const y of b) {
-        await ip(
-          "-n",
-          x.namespace,
-          "neigh",
-          "replace",
-          y.address,
-          "lladdr",
-          NOWHERE_MAC,
-          "dev",
-          "eth0",
-          "nud",
-          "permanent",
-        );
-        await ip(
-          "-n",
-          y.namespace,
-          "neigh",
-          "replace",
-          x.address,
-          "lladdr",
-          NOWHERE_MAC,
-          "dev",
-          "eth0",
-          "nud",
-          "permanent",
-        );
+        await nowhere(x, y);
+        await nowhere(y, x);
       }
     }
   }
