@@ -1,10 +1,12 @@
 /**
  * `deno task cluster`: runs config/Procfile (a three-member etcd cluster and three nodes) plus MariaDB when
  * it is installed, prefixes every line each process writes with its name, prints where everything listens,
- * and stops every child on Ctrl-C or SIGTERM. `deno task cluster:stop` stops a running cluster from another
+ * and stops every child on Ctrl-C or SIGTERM. `deno task cluster --hosts [n]` runs it on network namespaces,
+ * one host per process, each with an address of its own. `deno task cluster:stop` stops a running cluster from another
  * terminal through the process ids recorded in .cluster/pids.json, never by process name.
  * @module
  */
+import { type HostCluster, PORTS, startHostCluster } from "./_host_cluster.ts";
 import { type RunningPrometheus, startPrometheus } from "./_prometheus.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -356,4 +358,55 @@ async function run(): Promise<number> {
   }
 }
 
-Deno.exit(Deno.args[0] === "stop" ? await stopRunning() : await run());
+/**
+ * `deno task cluster --hosts [n]`: the same topology with every process on a host of its own (a network
+ * namespace with its own address on a private bridge; needs root): three etcd members, MariaDB, n nodes
+ * (default 3) started with `deno task start --host <address> ...`, and an empty host for clients.
+ */
+async function runHosts(nodes: number): Promise<number> {
+  if (!(Number.isInteger(nodes) && nodes >= 1 && nodes <= 9)) {
+    console.error("--hosts takes a number of nodes from 1 to 9");
+    return 2;
+  }
+  nameWidth = 8;
+  say("making hosts (network namespaces) and starting etcd, MariaDB and the nodes ...");
+  let cluster: HostCluster;
+  try {
+    cluster = await startHostCluster({
+      nodes,
+      onLine: (host, line) => Deno.stdout.writeSync(encoder.encode(`${host.padEnd(nameWidth)} | ${line}\n`)),
+    });
+  } catch (e) {
+    say(`cannot start the cluster on hosts: ${(e as Error).message}`);
+    return 1;
+  }
+  say("cluster ready (Ctrl-C stops every process and removes every namespace and link):");
+  cluster.etcd.forEach((h, i) => say(`  ${h.name.padEnd(8)} ${cluster.etcdEndpoints[i]}`));
+  say(`  ${"mariadb".padEnd(8)} ${cluster.db.address}:${PORTS.mysql}  database distcache, user distcache`);
+  for (const n of cluster.nodes) say(`  ${n.host.name.padEnd(8)} ${n.http}  ${n.grpc} (gRPC)`);
+  say(`  ${"client".padEnd(8)} ${cluster.client.address}  (namespace ${cluster.client.namespace})`);
+  say(`peer token (DISTCACHE_PEER_TOKEN): ${cluster.token}`);
+  say(`try: curl ${cluster.nodes[0].http}/_cache/metrics/CNF-001`);
+  say(
+    `     ip netns exec ${cluster.client.namespace} deno task load --nodes ${
+      cluster.nodes.map((n) => n.http).join(",")
+    } --duration 10`,
+  );
+  const stopped = Promise.withResolvers<void>();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => stopped.resolve());
+  }
+  await stopped.promise;
+  say("stopping every process and removing the hosts");
+  await cluster.close();
+  return 0;
+}
+
+const hostsAt = Deno.args.indexOf("--hosts");
+Deno.exit(
+  Deno.args[0] === "stop"
+    ? await stopRunning()
+    : hostsAt >= 0
+    ? await runHosts(Number(Deno.args[hostsAt + 1] ?? 3))
+    : await run(),
+);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what distcache's tests and benchmarks need on a fresh Debian machine: Deno 2.8.3 from npm and
 # the Debian packages of the services the tests start (etcd, MariaDB, promtool, Python gRPC, Chromium for
-# the status page test, wrk and redis for the benchmarks).
+# the status page test, wrk and redis for the benchmarks, iproute2 for hosts in network namespaces, kubectl
+# to render deploy/k8s).
 # Installs only what is missing; safe to run again.
 set -euo pipefail
 
@@ -18,6 +19,9 @@ command -v etcdctl >/dev/null || missing+=(etcd-client)
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v redis-server >/dev/null || missing+=(redis-server)
+# Hosts in network namespaces (netns tests, deno task cluster --hosts) and the Kubernetes manifests' test.
+command -v ip >/dev/null || missing+=(iproute2)
+command -v kubectl >/dev/null || missing+=(kubernetes-client)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 /usr/bin/python3 -c "import grpc" 2>/dev/null || missing+=(python3-grpcio)
 /usr/bin/python3 -c "import grpc_tools" 2>/dev/null || missing+=(python3-grpc-tools)

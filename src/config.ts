@@ -26,6 +26,8 @@ export interface GroupConfig {
   refreshAheadMs: number;
   /** How long past expiry a value answers, marked stale, when its reload fails; 0 disables it. */
   staleIfErrorMs: number;
+  /** How long a copy of another node's key may be served here; bounds staleness after a write. */
+  hotTtlMs: number;
   policy: string;
   /** Share of `ttlMs` by which each loaded value's lifetime is shortened at random, 0 to below 1. */
   ttlJitter: number;
@@ -256,6 +258,7 @@ function groups(o: Obj): GroupConfig[] {
         0,
         Number.MAX_SAFE_INTEGER,
       ),
+      hotTtlMs: int(g, "hot_ttl_ms", `${f}.hot_ttl_ms`, 10_000, 1, Number.MAX_SAFE_INTEGER),
       policy: str(g, "policy", `${f}.policy`, "tinylfu"),
       ttlJitter: jitter,
       keyFilter: keyFilter(g, name, f),

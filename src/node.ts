@@ -128,6 +128,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
         negativeTtlMs: g.negativeTtlMs,
         refreshAheadMs: g.refreshAheadMs,
         staleIfErrorMs: g.staleIfErrorMs,
+        hotTtlMs: g.hotTtlMs,
         policy: g.policy,
         ttlJitter: g.ttlJitter,
         keyFilter,

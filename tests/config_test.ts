@@ -36,6 +36,7 @@ Deno.test("an empty configuration gets every default, including the metrics grou
   assert.equal(c.peers.vnodes, DEFAULT_REPLICAS);
   assert.equal(c.groups[0].name, "metrics");
   assert.equal(c.groups[0].ttlMs, 60_000);
+  assert.equal(c.groups[0].hotTtlMs, 10_000);
   assert.equal(c.groups[0].policy, "tinylfu");
   assert.equal(c.groups[0].refreshAheadMs, 0, "refresh-ahead depends on ttl_ms, so it is off unless set");
   assert.equal(c.groups[0].staleIfErrorMs, 300_000, "stale-if-error is on unless set to 0");
@@ -196,6 +197,11 @@ Deno.test("a wrong configuration value names its field and what was expected", a
       /groups\.metrics\.hot_cache_fraction must be a number from 0 to below 1/,
     ],
     ["a negative TTL", { groups: { metrics: { ttl_ms: -1 } } }, /groups\.metrics\.ttl_ms must be an integer/],
+    [
+      "a zero hot-copy TTL",
+      { groups: { metrics: { hot_ttl_ms: 0 } } },
+      /groups\.metrics\.hot_ttl_ms must be an integer from 1/,
+    ],
     ["a zero key limit", { limits: { max_key_bytes: 0 } }, /limits\.max_key_bytes must be an integer/],
     [
       "a refresh window as long as the ttl",

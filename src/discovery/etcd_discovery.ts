@@ -66,6 +66,7 @@ export class EtcdDiscovery implements Discovery {
   #registering = false;
   #watcher: Watcher | undefined;
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  #resyncTimer: ReturnType<typeof setInterval> | undefined;
   #refreshing = false;
   #refreshAgain = false;
   #refreshBackoff = new Backoff();
@@ -119,6 +120,9 @@ export class EtcdDiscovery implements Discovery {
     const discovery = new EtcdDiscovery(options);
     discovery.#register();
     void discovery.#watch();
+    // A watch on a member cut off from the others' quorum stays open but hears nothing; a read needs the
+    // quorum, so re-reading once per lease TTL (from any reachable member) bounds how stale the ring gets.
+    discovery.#resyncTimer = setInterval(() => discovery.#scheduleRefresh(0), options.leaseTtlS * 1000);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const synced = await Promise.race([
       discovery.#firstSync.promise.then(() => true),
@@ -148,6 +152,7 @@ export class EtcdDiscovery implements Discovery {
     this.#closing ??= (async () => {
       this.#stopped.resolve();
       clearTimeout(this.#refreshTimer);
+      clearInterval(this.#resyncTimer);
       const lease = this.#lease;
       this.#lease = undefined;
       if (lease) {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ip, Network } from "../../scripts/_hosts.ts";
 import { freePort, spawnWatched } from "../_process.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -57,24 +58,55 @@ Deno.test("deno task start cannot read a file outside the project: the node refu
   }
 });
 
-Deno.test("deno task start may use loopback 127.0.0.1 only: another address is refused by name", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "task",
-      "--cwd",
-      ROOT,
-      "start",
-      "--host",
-      "127.0.0.2",
-      "--http-port",
-      String(freePort()),
-      "--db",
-      "sqlite::memory:",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.notEqual(out.code, 0);
-  assert.match(stderr, /Requires net access to "127\.0\.0\.2/);
+Deno.test("deno task start writes nothing outside data/: a database file elsewhere is refused by name", async () => {
+  const outside = `${await Deno.makeTempDir()}/cnf.db`;
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "--cwd", ROOT, "start", "--http-port", String(freePort()), "--db", `sqlite:${outside}`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.notEqual(out.code, 0);
+    assert.match(stderr, /Requires write access to/);
+    await assert.rejects(Deno.stat(outside), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(outside.replace(/\/cnf\.db$/, ""), { recursive: true });
+  }
+});
+
+Deno.test("deno task start on a host address cannot reach the cloud metadata address, by number or by name", async () => {
+  const net = await Network.create();
+  try {
+    // The metadata address exists on this host and answers, so only the permission can keep the node out.
+    const host = await net.addHost("node", "169.254.169.254 metadata.test\n");
+    await ip("-n", host.namespace, "addr", "add", "169.254.169.254/32", "dev", "lo");
+    const listener = host.spawn([
+      "/usr/bin/python3",
+      "-c",
+      "import socket\ns = socket.create_server(('169.254.169.254', 3306))\nprint('listening', flush=True)\n" +
+      "while True:\n    c, _ = s.accept()\n    print('connection', flush=True)\n    c.close()",
+    ]);
+    for (let i = 0; i < 100 && !listener.log().includes("listening"); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.match(listener.log(), /listening/);
+    for (const db of ["169.254.169.254", "metadata.test"]) {
+      const node = host.spawn([
+        "deno",
+        "task",
+        "start",
+        "--host",
+        host.address,
+        "--db",
+        `mysql://u:p@${db}:3306/distcache`,
+      ], { cwd: ROOT, env: { DISTCACHE_PEER_TOKEN: "a-token-for-this-test-only", NO_COLOR: "1" } });
+      const status = await node.status;
+      assert.notEqual(status.code, 0, node.log());
+      assert.match(node.log(), /Requires net access to "169\.254\.169\.254:3306"/);
+    }
+    assert.doesNotMatch(listener.log(), /connection/);
+  } finally {
+    await net.close();
+  }
 });
