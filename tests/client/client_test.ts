@@ -71,7 +71,18 @@ Deno.test("client over seed nodes: same ring as the nodes, reads and writes", as
     await t.step("showCnfMetric and getMany decode the seeded rows in the order asked", async () => {
       assert.equal((await client.showCnfMetric("CNF-001"))?.metricType, "Ingress Latency");
       const asked = ["CNF-010", "CNF-999", "CNF-002", "CNF-055"];
+      const batches = () =>
+        Promise.all(
+          nodes.map((n) => metricValue(n.http, "distcache_requests_total", { op: "batch", code: "200" })),
+        );
+      const before = await batches();
+      const forwardedBefore = await forwardedGets(nodes);
       const many = await client.getMany("metrics", asked);
+      // One batch call to each owner of the keys, none forwarded.
+      const owners = new Set(asked.map((k) => client.owner(k)));
+      const calls = (await batches()).map((n, i) => n - before[i]);
+      assert.deepEqual(calls, nodes.map((n) => owners.has(n.http) ? 1 : 0));
+      assert.equal(await forwardedGets(nodes), forwardedBefore);
       assert.equal(many.length, 4);
       assert.equal(many[1], null);
       for (const i of [0, 2, 3]) assert.equal(fromJson(many[i]!).cnfId, asked[i]);
