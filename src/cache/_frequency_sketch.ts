@@ -14,8 +14,13 @@ const ROWS = 4;
 const BLOCK_WORDS = 16;
 /** The largest value a 4-bit counter holds. */
 const MAX_COUNT = 15;
-/** Additions per counter between halvings: four per entry, so popularity fades within a few cache turnovers. */
-const SAMPLE_FACTOR = 4;
+/**
+ * Additions between halvings, per entry of capacity: ten, as in TinyLFU's published design. A key must
+ * then keep being used across about ten turnovers of the cache to stay popular, while one seen a few
+ * times long ago fades; and a counter of 4 bits (at most 15) is just enough to tell apart how often keys
+ * were seen in ten of them.
+ */
+const SAMPLE_FACTOR = 10;
 
 /**
  * Approximate access counts of 32-bit key hashes, saturating at 15. Counters are packed eight to a
@@ -39,12 +44,13 @@ export class FrequencySketch {
   /** Right shift that turns a scattered 32-bit hash into a block number. */
   readonly #shift: number;
   #additions = 0;
-  #halvings = 0;
 
   /**
    * Makes a sketch with zeroed counters sized for about `capacity` distinct hot keys.
    *
-   * @param capacity Expected number of cached entries; rounded up to a power of two, at least 64.
+   * @param capacity Expected number of cached entries. Each row has one counter per entry, rounded up to
+   *   a power of two (at least 64, so a row fills a block), and the counters halve after 10x `capacity`
+   *   additions.
    */
   constructor(capacity: number) {
     // Counters per row: one per expected entry, so four rows make two bytes per entry.
@@ -53,7 +59,7 @@ export class FrequencySketch {
     const blocks = (width * ROWS) / 8 / BLOCK_WORDS;
     this.#shift = 32 - Math.log2(blocks);
     this.#table = new Uint32Array(blocks * BLOCK_WORDS);
-    this.sampleSize = SAMPLE_FACTOR * width;
+    this.sampleSize = Math.max(1, Math.round(SAMPLE_FACTOR * Math.min(capacity, width)));
   }
 
   /**
@@ -76,60 +82,44 @@ export class FrequencySketch {
     return min;
   }
 
-  /** Halvings so far; a caller that keeps counts of its own ages them by the difference. */
-  get halvings(): number {
-    return this.#halvings;
-  }
-
   /**
-   * Counts one occurrence of `hash`: adds it and counts the addition.
+   * Counts one occurrence of `hash`, as TinyLFU does on every request: adds 1 to each of its counters
+   * below 15, and when that raised at least one, counts it toward the next halving (a key whose counters
+   * are all saturated cannot hurry the aging of everyone else).
    *
    * @param hash A 32-bit hash of the key.
+   * @returns Whether a counter was raised.
    */
-  increment(hash: number): void {
-    this.add(hash, 1);
-    this.tick();
+  increment(hash: number): boolean {
+    const raised = this.add(hash, 1);
+    if (raised && ++this.#additions >= this.sampleSize) this.halve();
+    return raised;
   }
 
   /**
-   * Counts one addition toward the next halving, without touching any counter: for a caller that
-   * keeps a resident key's recent count itself and hands it over with {@linkcode add} later.
-   */
-  tick(): void {
-    if (++this.#additions >= this.sampleSize) this.halve();
-  }
-
-  /**
-   * Counts `n` additions toward the next halving, exactly as `n` calls of {@linkcode tick}: a halving
-   * comes at the same addition, and the additions after it count toward the next one.
-   *
-   * @param n How many additions.
-   */
-  tickBy(n: number): void {
-    while (n > 0) {
-      const step = Math.min(n, this.sampleSize - this.#additions);
-      n -= step;
-      if ((this.#additions += step) >= this.sampleSize) this.halve();
-    }
-  }
-
-  /**
-   * Adds `count` to each of `hash`'s counters, saturating at 15; does not count toward halving.
+   * Adds `count` to each of `hash`'s counters, saturating at 15; does not count toward halving, for a
+   * caller that counts additions itself and halves with {@linkcode halve}.
    *
    * @param hash A 32-bit hash of the key.
    * @param count How many occurrences to add.
+   * @returns Whether a counter was raised.
    */
-  add(hash: number, count: number): void {
+  add(hash: number, count: number): boolean {
     const table = this.#table;
     const base = this.#block(hash);
     const spread = mix(hash);
+    let raised = false;
     for (let row = 0; row < ROWS; row++) {
       const bits = spread >>> (row << 3);
       const at = base + (row << 2) + (bits & 3);
       const shift = bits & 0x1c;
       const room = MAX_COUNT - ((table[at] >>> shift) & 0xf);
-      table[at] += (count < room ? count : room) << shift;
+      if (room !== 0) {
+        table[at] += (count < room ? count : room) << shift;
+        raised = true;
+      }
     }
+    return raised;
   }
 
   /** Halves every counter (rounding down), as happens on its own every `sampleSize` additions. */
@@ -137,7 +127,6 @@ export class FrequencySketch {
     const table = this.#table;
     for (let i = 0; i < table.length; i++) table[i] = (table[i] >>> 1) & 0x77777777;
     this.#additions >>>= 1;
-    this.#halvings++;
   }
 
   /** The first word of the block that holds all of `hash`'s counters. */

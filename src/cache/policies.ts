@@ -7,7 +7,7 @@ import { FifoCache } from "./fifo.ts";
 import { LfuCache } from "./lfu.ts";
 import { LruCache } from "./lru.ts";
 import { SieveCache } from "./sieve.ts";
-import { TinyLfuCache } from "./tinylfu.ts";
+import { FixedTinyLfuCache, TinyLfuCache } from "./tinylfu.ts";
 
 /**
  * Every policy, by the name configuration uses for it.
@@ -15,7 +15,7 @@ import { TinyLfuCache } from "./tinylfu.ts";
  * @example
  * ```ts
  * import { policies } from "./policies.ts";
- * Object.keys(policies); // ["lru", "sieve", "fifo", "lfu", "tinylfu"]
+ * Object.keys(policies); // ["lru", "sieve", "fifo", "lfu", "tinylfu", "wtinylfu-fixed"]
  * ```
  */
 export const policies: Record<string, CacheFactory> = {
@@ -24,6 +24,7 @@ export const policies: Record<string, CacheFactory> = {
   fifo: <V>(options: CacheOptions<V>): Cache<V> => new FifoCache<V>(options),
   lfu: <V>(options: CacheOptions<V>): Cache<V> => new LfuCache<V>(options),
   tinylfu: <V>(options: CacheOptions<V>): Cache<V> => new TinyLfuCache<V>(options),
+  "wtinylfu-fixed": <V>(options: CacheOptions<V>): Cache<V> => new FixedTinyLfuCache<V>(options),
 };
 
 /**

@@ -13,7 +13,7 @@ import { SlotCache } from "./_slot_cache.ts";
 import { linkBefore } from "./_slot_list.ts";
 import { murmur3 } from "./_hash.ts";
 import { FrequencySketch } from "./_frequency_sketch.ts";
-import { HillClimber } from "./_hill_climber.ts";
+import { GhostList } from "./_ghost_list.ts";
 import { LruShadow } from "./_lru_shadow.ts";
 
 /** Segments, in the order they lie along the slot list from its newest end. */
@@ -23,13 +23,14 @@ const PROTECTED = 2;
 /** The segment bits of a slot that holds no entry, so a queued hit for it is skipped. */
 const FREE = 3;
 /**
- * A slot's meta word: bits 0-1 its segment, 2-5 its uses since it was last handed to the sketch, 6-9 the
- * sketch's halving count (mod 16) when those uses were counted, 10-31 the top 22 bits of its key's hash.
- * Keeping a resident entry's recent uses here means a hit never touches the sketch, whose random access
- * would cost a cache miss; they are handed over when the entry leaves.
+ * A slot's meta word: bits 0-1 its segment, 2-5 its uses since they were last handed to the sketch (at
+ * most 15, as a sketch counter), 10-31 the top 22 bits of its key's hash. Keeping a resident entry's
+ * recent uses here means a hit never touches the sketch, whose random access would cost a cache miss;
+ * they are handed over when the entry leaves and, for every entry, just before the sketch halves, so
+ * the sketch ages them exactly as if each use had been added at once.
  */
 const USES_SHIFT = 2;
-const EPOCH_SHIFT = 6;
+const USES_MASK = 15 << USES_SHIFT;
 const HASH_MASK = ~0x3ff;
 /**
  * Hits queued before their bookkeeping (use count, segment move) is done together. Each is a few
@@ -40,27 +41,46 @@ const HIT_QUEUE = 64;
 /** The most repeated hits one queued slot stands for. */
 const MAX_REPEATS = 0xffff;
 
+/** The window's share at the start, and of the fixed configuration: W-TinyLFU's published 1%. */
 const INITIAL_WINDOW = 0.01;
-const MAX_WINDOW = 1;
 /** Protected's share of the main area. */
 const PROTECTED_SHARE = 0.8;
-/** Gets per hill-climbing sample, per entry the cache holds: enough to tell a real change from noise. */
-const SAMPLE_PER_ENTRY = 0.5;
-/** The fewest gets in a sample, so tiny caches do not adapt on noise. */
-const MIN_SAMPLE = 256;
 /**
  * A sampled share of keys (one in 2^bits, by hash) is also replayed through a shadow LRU scaled down by
- * the same share. The climber can get stuck at a small window when plain LRU, a full window, is better
- * but the windows between are worse; the shadow shows that, and the window then jumps to LRU. As few
- * as one key in 64 is sampled, to keep the hot path cheap, but no fewer than keep the shadow at least
- * this many entries, since a smaller one is too noisy.
+ * the same share, so the cache knows how plain LRU would have done. As few as one key in 64 is sampled,
+ * to keep the hit path cheap, but no fewer than keep the shadow at least this many entries, since a
+ * smaller one is too noisy.
  */
 const SHADOW_MIN_ENTRIES = 256;
 const SHADOW_MAX_BITS = 6;
-/** How many standard deviations of sampling noise the shadow must beat the cache by, on sampled requests. */
-const SHADOW_Z = 2;
-/** Sampled requests after which the comparison's counts are halved, so it follows a changing workload. */
-const SHADOW_HORIZON = 1024;
+
+/**
+ * How the window adapts. Every field has a default, chosen as docs/BENCHMARKS.md describes (a check on
+ * trace families held out of the choice), and is an option so that check can choose them again on part
+ * of the traces.
+ */
+export interface TinyLfuAdaptation {
+  /** A fixed window share from 0 to 1 (0 still keeps one entry), with no adaptation; omitted, it adapts. */
+  fixedWindow?: number;
+  /**
+   * Size of each ghost list (the window's and main's recent losers) as a share of the cache; default
+   * 0.0625, the step of Caffeine's hill climber: a ghost hit says that this much more room in that part
+   * would have hit.
+   */
+  ghostShare?: number;
+  /** Entries the window moves by per ghost hit; default 2. */
+  vote?: number;
+  /**
+   * Gets per comparison period with the shadow LRU, per entry of capacity; default 10, the sketch's aging
+   * period, so a period sees one full generation of frequencies.
+   */
+  samplePeriod?: number;
+  /**
+   * Standard deviations of sampling noise by which the shadow LRU must beat the cache over a period for
+   * the window to become all of the cache; default 2.
+   */
+  shadowZ?: number;
+}
 
 /**
  * A byte-bounded (and optionally entry-bounded) W-TinyLFU cache with per-entry absolute expiry and the
@@ -91,7 +111,22 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   readonly #counts = new Uint32Array(3);
   readonly #maxEntries: number;
   #sketch: FrequencySketch;
-  readonly #climber = new HillClimber(INITIAL_WINDOW, 0, MAX_WINDOW);
+  /**
+   * Uses counted toward the sketch's next halving (those that could still raise a count: an entry's
+   * first 15 between handovers), kept here because the uses themselves wait in the meta words.
+   */
+  #additions = 0;
+  /** The window's target share of the entries. */
+  #fraction: number;
+  /** False for a fixed window: then every use goes straight to the sketch, as the reference W-TinyLFU. */
+  readonly #adaptive: boolean;
+  readonly #ghostShare: number;
+  readonly #vote: number;
+  readonly #samplePeriod: number;
+  readonly #shadowZ: number;
+  /** Window candidates that lost their duel, and main entries given up: see {@linkcode #ghostHit}. */
+  readonly #windowGhosts = new GhostList();
+  readonly #mainGhosts = new GhostList();
   /** The key `set` is placing, for `link`, which sees only its slot; overwrites never hash it. */
   #pendingKey = "";
   /** The entry a `set` is overwriting, which must not be given up to make room for its own growth. */
@@ -104,15 +139,13 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   #tailRepeats = 0;
   #queuedHits = 0;
   #sampleGets = 0;
-  #sampleHits = 0;
-  /** Gets in the current sample, fixed when it starts. */
-  #sampleLength = MIN_SAMPLE;
+  /** Gets in the current sample period, fixed when it starts (never ends for a fixed window). */
+  #sampleLength = Infinity;
   readonly #shadow = new LruShadow();
-  /** Hash bits that must be clear for a key to be sampled, and the share of keys that are. */
-  #shadowMask = 0;
+  /** Hash bits that must be clear for a key to be sampled (none is, for a fixed window), and the share of keys that are. */
+  #shadowMask = HASH_MASK;
   #shadowScale = 1;
-  /** Over recent sampled requests: how many, the shadow's hits minus the cache's, and where they differed. */
-  #shadowRequests = 0;
+  /** In the current period, on sampled requests: the shadow's hits minus the cache's, and where they differed. */
   #shadowLead = 0;
   #shadowDisagreements = 0;
 
@@ -120,18 +153,37 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    * Makes an empty cache.
    *
    * @param options Bounds, sizing, eviction callback and clock; see {@linkcode CacheOptions}.
-   * @throws {RangeError} When `maxBytes` is not positive or `maxEntries` is not a positive integer.
+   * @param adaptation How the window adapts, or `fixedWindow` for none; the defaults suit any workload.
+   * @throws {RangeError} When `maxBytes` is not positive, `maxEntries` is not a positive integer, or an
+   *   adaptation field is out of range.
    */
-  constructor(options: CacheOptions<V>) {
+  constructor(options: CacheOptions<V>, adaptation: TinyLfuAdaptation = {}) {
     super(options);
+    const { fixedWindow, ghostShare = 0.0625, vote = 2, samplePeriod = 10, shadowZ = 2 } = adaptation;
+    if (fixedWindow !== undefined && !(fixedWindow >= 0 && fixedWindow <= 1)) {
+      throw new RangeError(`fixedWindow must be a fraction from 0 to 1, got ${String(fixedWindow)}`);
+    }
+    if (!(ghostShare > 0 && ghostShare <= 1)) {
+      throw new RangeError(`ghostShare must be a fraction above 0, at most 1, got ${String(ghostShare)}`);
+    }
+    if (!(vote > 0) || !(samplePeriod > 0) || !(shadowZ >= 0)) {
+      throw new RangeError("vote and samplePeriod must be positive, shadowZ at least 0");
+    }
+    this.#adaptive = fixedWindow === undefined;
+    this.#fraction = fixedWindow ?? INITIAL_WINDOW;
+    this.#ghostShare = ghostShare;
+    this.#vote = vote;
+    this.#samplePeriod = samplePeriod;
+    this.#shadowZ = shadowZ;
     this.#maxEntries = options.maxEntries ?? Infinity;
-    this.#sketch = new FrequencySketch(Math.min(this.#maxEntries, this.next.length));
-    this.#sampleShadow(this.next.length);
+    // With an entry bound the sketch is sized for it at once; without, for the slots, growing with them.
+    this.#sketch = new FrequencySketch(this.#maxEntries === Infinity ? this.next.length : this.#maxEntries);
+    this.#restart(this.next.length);
   }
 
   /** The admission window's current share of the entries, between 0 and 1 (1 is plain LRU); it adapts as gets arrive. */
   get windowFraction(): number {
-    return this.#climber.fraction;
+    return this.#fraction;
   }
 
   /** Entries in the admission window now. */
@@ -148,7 +200,6 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    */
   override get(key: string): V | undefined {
     const value = super.get(key);
-    if (value !== undefined) this.#sampleHits++;
     if (++this.#sampleGets >= this.#sampleLength) this.#adapt();
     return value;
   }
@@ -188,6 +239,11 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     if ((this.#queuedHits = queued + 1) === HIT_QUEUE) this.#applyHits();
   }
 
+  /** Applies the queued uses now; a subclass calls it after every hit to keep them in order exactly. */
+  protected applyHits(): void {
+    if (this.#queuedHits !== 0) this.#applyHits();
+  }
+
   /** Applies the queued uses, skipping slots whose entry has left since. */
   #applyHits(): void {
     const hits = this.#hits;
@@ -196,29 +252,36 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     if (this.#tailRepeats !== 0) repeats[count - 1] = this.#tailRepeats;
     this.#queuedHits = this.#tail = this.#tailRepeats = 0;
     for (let i = 0; i < count; i++) {
-      this.#use(hits[i]);
+      this.#use(hits[i], 1);
       if (repeats[i] !== 0) {
-        this.#useAgain(hits[i], repeats[i]);
+        this.#use(hits[i], repeats[i]);
         repeats[i] = 0;
       }
     }
   }
 
-  /** Counts a use; promotes out of probation, or moves to the front of the slot's segment. */
-  #use(slot: number): void {
+  /**
+   * Counts `n` uses of `slot`; promotes out of probation, or moves to the front of the slot's segment.
+   * Repeats after the first change neither its place nor the shadow's (it is already the newest).
+   */
+  #use(slot: number, n: number): void {
     const meta = this.#meta[slot];
     // A slot freed and reused by another key meanwhile is counted for that key: a rare, harmless error.
     if ((meta & 3) === FREE) return;
-    const sketch = this.#sketch;
-    const halvings = sketch.halvings;
-    const age = (halvings - (meta >>> EPOCH_SHIFT)) & 15;
-    const uses = (age < 4 ? ((meta >>> USES_SHIFT) & 15) >>> age : 0) + 1;
-    // A saturated count does not count toward halving, so a few very hot keys cannot force it alone.
-    if (uses <= 15) sketch.tick();
-    if ((meta & this.#shadowMask) === 0) this.#compare(meta & HASH_MASK, true);
     const segment = meta & 3;
-    this.#meta[slot] = (meta & HASH_MASK) | ((sketch.halvings & 15) << EPOCH_SHIFT) |
-      ((uses < 15 ? uses : 15) << USES_SHIFT) | segment;
+    if (!this.#adaptive) {
+      for (let i = 0; i < n; i++) this.#sketch.increment(meta & HASH_MASK);
+    } else {
+      // Repeats hit in the shadow as in the cache: no disagreement to count.
+      if (n === 1 && (meta & this.#shadowMask) === 0) this.#compare(meta & HASH_MASK, true);
+      const prior = (meta & USES_MASK) >>> USES_SHIFT;
+      if (prior < 15) {
+        const uses = prior + n < 15 ? prior + n : 15;
+        this.#meta[slot] = (meta & ~USES_MASK) | (uses << USES_SHIFT);
+        if ((this.#additions += uses - prior) >= this.#sketch.sampleSize) this.#age();
+      }
+    }
+    if (n !== 1) return;
     if (segment === PROBATION) {
       this.#moveTo(PROTECTED, slot);
       const counts = this.#counts;
@@ -241,20 +304,21 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   }
 
   /**
-   * Counts `n` more uses of a slot just used: they change neither its place nor the shadow's, which has
-   * just made it the newest entry, so each is a use for the sketch and an agreement for the comparison.
+   * Ends a generation of the sketch: hands every resident entry's recent uses to it, then halves it, so
+   * those uses age exactly as if they had been added one by one.
    */
-  #useAgain(slot: number, n: number): void {
-    const meta = this.#meta[slot];
-    if ((meta & 3) === FREE) return;
+  #age(): void {
+    const meta = this.#meta;
     const sketch = this.#sketch;
-    const prior = (meta >>> USES_SHIFT) & 15;
-    if (prior < 15) sketch.tickBy(prior + n <= 15 ? n : 15 - prior);
-    if ((meta & this.#shadowMask) === 0) this.#agreed(n);
-    const uses = prior + n < 15 ? prior + n : 15;
-    this.#meta[slot] = (meta & ~(15 << USES_SHIFT) & ~(15 << EPOCH_SHIFT)) |
-      ((sketch.halvings & 15) << EPOCH_SHIFT) |
-      (uses << USES_SHIFT);
+    for (let slot = 1; slot < meta.length; slot++) {
+      const m = meta[slot];
+      if ((m & USES_MASK) !== 0 && (m & 3) !== FREE) {
+        sketch.add(m & HASH_MASK, (m & USES_MASK) >>> USES_SHIFT);
+        meta[slot] = m & ~USES_MASK;
+      }
+    }
+    sketch.halve();
+    this.#additions >>>= 1;
   }
 
   /**
@@ -279,24 +343,39 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
       : counts[PROTECTED] !== 0
       ? this.#oldest(PROTECTED)
       : 0;
-    if (mainVictim === 0) return this.#oldest(WINDOW);
-    if (counts[WINDOW] === 0 || counts[WINDOW] < this.#windowMax()) return mainVictim;
+    if (mainVictim === 0) return this.#lost(this.#windowGhosts, this.#oldest(WINDOW));
+    if (counts[WINDOW] === 0 || counts[WINDOW] < this.#windowMax()) {
+      return this.#lost(this.#mainGhosts, mainVictim);
+    }
     const candidate = this.#oldest(WINDOW);
     // Ties go to the incumbent: a newcomer must show it is used more, or scans would churn main.
     if (this.#frequency(candidate) <= this.#frequency(mainVictim)) {
-      return candidate;
+      return this.#lost(this.#windowGhosts, candidate);
     }
     this.#moveTo(PROBATION, candidate);
-    return mainVictim;
+    return this.#lost(this.#mainGhosts, mainVictim);
+  }
+
+  /** Remembers that `slot`'s entry is given up from the part `ghosts` follows, and returns it. */
+  #lost(ghosts: GhostList, slot: number): number {
+    if (this.#adaptive) {
+      ghosts.add(this.#meta[slot] >>> 10, Math.max(1, Math.round(this.#ghostShare * this.size)));
+    }
+    return slot;
   }
 
   /** Links a new entry in at the front of the window, overflowing the window's oldest into probation. */
   protected override link(slot: number): void {
-    const sketch = this.#sketch;
-    sketch.tick();
     const hash = murmur3(this.#pendingKey) & HASH_MASK;
-    if ((hash & this.#shadowMask) === 0) this.#compare(hash, false);
-    this.#meta[slot] = hash | ((sketch.halvings & 15) << EPOCH_SHIFT) | (1 << USES_SHIFT) | WINDOW;
+    if (this.#adaptive) {
+      if ((hash & this.#shadowMask) === 0) this.#compare(hash, false);
+      this.#ghostHit(hash >>> 10);
+      this.#meta[slot] = hash | (1 << USES_SHIFT) | WINDOW;
+      if (++this.#additions >= this.#sketch.sampleSize) this.#age();
+    } else {
+      this.#meta[slot] = hash | WINDOW;
+      this.#sketch.increment(hash);
+    }
     super.link(slot);
     this.#heads[WINDOW] = slot;
     this.#counts[WINDOW]++;
@@ -307,10 +386,9 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   /** Unlinks a leaving entry, handing its recent uses to the sketch so they count if it comes back. */
   protected override unlink(slot: number): void {
     const meta = this.#meta[slot];
-    const uses = this.#recentUses(meta);
-    if (uses !== 0) this.#sketch.add(meta & HASH_MASK, uses);
+    if ((meta & USES_MASK) !== 0) this.#sketch.add(meta & HASH_MASK, (meta & USES_MASK) >>> USES_SHIFT);
     this.#detach(slot);
-    this.#meta[slot] = meta | FREE;
+    this.#meta[slot] = (meta & ~USES_MASK) | FREE;
   }
 
   /** Takes `slot` out of its segment, handing the segment's start on when it was the first. */
@@ -321,17 +399,11 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     super.unlink(slot);
   }
 
-  /** Uses of a resident entry's key: the sketch's history plus the entry's own recent uses. */
+  /** Uses of a resident entry's key: the sketch's count plus the entry's uses not yet handed to it. */
   #frequency(slot: number): number {
     const meta = this.#meta[slot];
-    const count = this.#sketch.frequency(meta & HASH_MASK) + this.#recentUses(meta);
+    const count = this.#sketch.frequency(meta & HASH_MASK) + ((meta & USES_MASK) >>> USES_SHIFT);
     return count < 15 ? count : 15;
-  }
-
-  /** The recent uses in `meta`, halved once for each sketch halving since they were counted. */
-  #recentUses(meta: number): number {
-    const age = (this.#sketch.halvings - (meta >>> EPOCH_SHIFT)) & 15;
-    return age < 4 ? ((meta >>> USES_SHIFT) & 15) >>> age : 0;
   }
 
   protected override resized(slots: number, cleared: boolean): void {
@@ -345,24 +417,34 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     // Without an entry bound the sketch grows with the slots; it starts afresh, which costs little
     // since growth doubles and so happens a few times in a cache's life.
     if (this.#maxEntries === Infinity || cleared) {
-      this.#sketch = new FrequencySketch(Math.min(this.#maxEntries, slots));
-      this.#sampleShadow(slots);
+      this.#sketch = new FrequencySketch(this.#maxEntries === Infinity ? slots : this.#maxEntries);
+      this.#additions = 0;
+      for (let slot = 1; slot < meta.length; slot++) meta[slot] &= ~USES_MASK;
+      this.#restart(slots);
     }
   }
 
-  /** Chooses the shadow's sampling rate for the entry bound, or else `slots`, and starts it afresh. */
-  #sampleShadow(slots: number): void {
+  /**
+   * Sizes the sample period and the shadow's sampling rate for the entry bound, or else `slots`, and
+   * starts both afresh.
+   */
+  #restart(slots: number): void {
+    if (!this.#adaptive) return;
     const entries = this.#maxEntries === Infinity ? slots : this.#maxEntries;
+    this.#sampleLength = Math.max(1, Math.round(this.#samplePeriod * entries));
+    this.#sampleGets = 0;
+    this.#windowGhosts.clear();
+    this.#mainGhosts.clear();
     const bits = Math.max(0, Math.min(SHADOW_MAX_BITS, Math.floor(Math.log2(entries / SHADOW_MIN_ENTRIES))));
     this.#shadowMask = ((1 << bits) - 1) << 10;
     this.#shadowScale = 1 / (1 << bits);
     this.#shadow.clear();
-    this.#shadowRequests = this.#shadowLead = this.#shadowDisagreements = 0;
+    this.#shadowLead = this.#shadowDisagreements = 0;
   }
 
   /** The window's target size in entries, at least one so a new entry always has a place. */
   #windowMax(): number {
-    return Math.max(1, Math.round(this.#climber.fraction * this.size));
+    return Math.max(1, Math.round(this.#fraction * this.size));
   }
 
   /** Replays a sampled request through the shadow LRU, and counts whether it and the cache agreed. */
@@ -373,37 +455,36 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
       this.#shadowDisagreements++;
       this.#shadowLead += lruHit ? 1 : -1;
     }
-    if (++this.#shadowRequests >= SHADOW_HORIZON) this.#fade();
-  }
-
-  /** Counts `n` sampled requests on which the shadow and the cache agreed. */
-  #agreed(n: number): void {
-    this.#shadowRequests += n;
-    while (this.#shadowRequests >= SHADOW_HORIZON) this.#fade();
-  }
-
-  /** Halves the comparison's counts, so it follows a changing workload. */
-  #fade(): void {
-    this.#shadowRequests /= 2;
-    this.#shadowLead /= 2;
-    this.#shadowDisagreements /= 2;
   }
 
   /**
-   * Ends a sample period: adapts the window, then shrinks it at once if it must, by demoting to probation.
-   * When plain LRU clearly beat the cache on the sampled requests, the window becomes all of the cache.
+   * Moves the window on a miss for a key one of the parts gave up lately (ARC's reasoning, applied to
+   * W-TinyLFU's two parts). A window candidate that lost its duel and is back within the ghost list's
+   * length would have hit with that much more window; an entry main gave up, with that much more main.
+   * Each such miss moves the window by `vote` entries toward the part that would have hit. Keys that come
+   * back only after longer (a loop larger than the cache) move nothing, since neither part could keep them.
+   */
+  #ghostHit(hash: number): void {
+    if (this.#windowGhosts.take(hash)) {
+      this.#fraction = Math.min(1 - this.#ghostShare, this.#fraction + this.#vote / Math.max(1, this.size));
+    } else if (this.#mainGhosts.take(hash)) {
+      this.#fraction = Math.max(0, this.#fraction - this.#vote / Math.max(1, this.size));
+    }
+  }
+
+  /**
+   * Ends a comparison period. When plain LRU beat the cache on the period's sampled requests by more than
+   * sampling noise explains, the window becomes nearly all of the cache at once, rather than a vote at a
+   * time. Main keeps one ghost list's length, so its losers can still vote the window back down (at 100%
+   * main would be empty, and the window could never shrink again).
    */
   #adapt(): void {
     const lead = this.#shadowLead;
-    if (lead > 0 && lead > SHADOW_Z * Math.sqrt(this.#shadowDisagreements)) {
-      this.#climber.jump(MAX_WINDOW);
-      this.#shadowRequests = this.#shadowLead = this.#shadowDisagreements = 0;
-    } else this.#climber.sample(this.#sampleHits / this.#sampleGets);
+    if (lead > 0 && lead > this.#shadowZ * Math.sqrt(this.#shadowDisagreements)) {
+      this.#fraction = 1 - this.#ghostShare;
+    }
+    this.#shadowLead = this.#shadowDisagreements = 0;
     this.#sampleGets = 0;
-    this.#sampleHits = 0;
-    this.#sampleLength = Math.max(MIN_SAMPLE, SAMPLE_PER_ENTRY * this.size);
-    const max = this.#windowMax();
-    while (this.#counts[WINDOW] > max) this.#moveTo(PROBATION, this.#oldest(WINDOW));
   }
 
   /** The first slot at or after `segment` along the list, or the sentinel when all of them are empty. */
@@ -424,5 +505,37 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     this.#meta[slot] = (this.#meta[slot] & ~3) | segment;
     this.#heads[segment] = slot;
     this.#counts[segment]++;
+  }
+}
+
+/**
+ * W-TinyLFU with its window fixed at a share of the cache (1% by default), and every use counted in the
+ * sketch at once, as the published design and the reference simulator behind ../shared/traces do: the
+ * policy for a workload known to reward frequency. Its hits cost more than {@linkcode TinyLfuCache}'s,
+ * which counts them in batches; the admission decisions are the same.
+ *
+ * @example
+ * ```ts
+ * import { FixedTinyLfuCache } from "./tinylfu.ts";
+ * const cache = new FixedTinyLfuCache<true>({ maxEntries: 100, maxBytes: 1e6, sizeOf: () => 1 });
+ * cache.windowFraction; // 0.01
+ * ```
+ */
+export class FixedTinyLfuCache<V> extends TinyLfuCache<V> {
+  /**
+   * Makes an empty cache.
+   *
+   * @param options Bounds, sizing, eviction callback and clock; see {@linkcode CacheOptions}.
+   * @param window The window's share of the entries, from 0 to 1; default 0.01.
+   * @throws {RangeError} As {@linkcode TinyLfuCache}, or when `window` is out of range.
+   */
+  constructor(options: CacheOptions<V>, window = INITIAL_WINDOW) {
+    super(options, { fixedWindow: window });
+  }
+
+  /** Counts the use and moves the entry now, so the order of hits and misses is exactly the requests'. */
+  protected override touch(slot: number): void {
+    super.touch(slot);
+    this.applyHits();
   }
 }

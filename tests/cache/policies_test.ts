@@ -262,11 +262,13 @@ Deno.test("createCache names an unknown policy and lists the valid ones", () => 
   const sizeOf = (v: string) => v.length;
   assert.throws(
     () => createCache("arc", { maxBytes: 1, sizeOf }),
-    { message: 'unknown cache policy "arc"; expected one of: lru, sieve, fifo, lfu, tinylfu' },
+    {
+      message: 'unknown cache policy "arc"; expected one of: lru, sieve, fifo, lfu, tinylfu, wtinylfu-fixed',
+    },
   );
   assert.throws(() => createCache("toString", { maxBytes: 1, sizeOf }), /unknown cache policy "toString"/);
 });
 
-Deno.test("policies lists lru, sieve, fifo, lfu and tinylfu", () => {
-  assert.deepEqual(Object.keys(policies), ["lru", "sieve", "fifo", "lfu", "tinylfu"]);
+Deno.test("policies lists lru, sieve, fifo, lfu, tinylfu and wtinylfu-fixed", () => {
+  assert.deepEqual(Object.keys(policies), ["lru", "sieve", "fifo", "lfu", "tinylfu", "wtinylfu-fixed"]);
 });
