@@ -239,11 +239,6 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     if ((this.#queuedHits = queued + 1) === HIT_QUEUE) this.#applyHits();
   }
 
-  /** Applies the queued uses now; a subclass calls it after every hit to keep them in order exactly. */
-  protected applyHits(): void {
-    if (this.#queuedHits !== 0) this.#applyHits();
-  }
-
   /** Applies the queued uses, skipping slots whose entry has left since. */
   #applyHits(): void {
     const hits = this.#hits;
@@ -366,6 +361,8 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
 
   /** Links a new entry in at the front of the window, overflowing the window's oldest into probation. */
   protected override link(slot: number): void {
+    // Queued hits first, so every entry's place is as if each hit had been applied at once.
+    if (this.#queuedHits !== 0) this.#applyHits();
     const hash = murmur3(this.#pendingKey) & HASH_MASK;
     if (this.#adaptive) {
       if ((hash & this.#shadowMask) === 0) this.#compare(hash, false);
@@ -511,8 +508,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
 /**
  * W-TinyLFU with its window fixed at a share of the cache (1% by default), and every use counted in the
  * sketch at once, as the published design and the reference simulator behind ../shared/traces do: the
- * policy for a workload known to reward frequency. Its hits cost more than {@linkcode TinyLfuCache}'s,
- * which counts them in batches; the admission decisions are the same.
+ * policy for a workload known to reward frequency.
  *
  * @example
  * ```ts
@@ -531,11 +527,5 @@ export class FixedTinyLfuCache<V> extends TinyLfuCache<V> {
    */
   constructor(options: CacheOptions<V>, window = INITIAL_WINDOW) {
     super(options, { fixedWindow: window });
-  }
-
-  /** Counts the use and moves the entry now, so the order of hits and misses is exactly the requests'. */
-  protected override touch(slot: number): void {
-    super.touch(slot);
-    this.applyHits();
   }
 }
