@@ -15,6 +15,7 @@ import { murmur3 } from "./_hash.ts";
 import { FrequencySketch } from "./_frequency_sketch.ts";
 import { GhostList } from "./_ghost_list.ts";
 import { LruShadow } from "./_lru_shadow.ts";
+import { WTinyLfuShadow } from "./_wtinylfu_shadow.ts";
 
 /** Segments, in the order they lie along the slot list from its newest end. */
 const WINDOW = 0;
@@ -106,6 +107,9 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    * hit reads one cache line more than LRU.
    */
   #meta = new Uint32Array(this.next.length);
+  /** Per slot in probation: the order in which it entered, to tell its oldest entries. */
+  #entered = new Uint32Array(this.next.length);
+  #probationSeq = 0;
   /** The newest slot of each segment, valid while its count is not 0. */
   readonly #heads = new Uint32Array(3);
   readonly #counts = new Uint32Array(3);
@@ -142,6 +146,16 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   /** Gets in the current sample period, fixed when it starts (never ends for a fixed window). */
   #sampleLength = Infinity;
   readonly #shadow = new LruShadow();
+  /**
+   * True while the cache runs as plain LRU (the window is all of it), after the shadow LRU clearly beat
+   * it; then the shadow is a W-TinyLFU at the window share it left, `#leftFraction`, to tell when to
+   * go back.
+   */
+  #lruMode = false;
+  #leftFraction = INITIAL_WINDOW;
+  /** Periods to wait before the next comparison counts, while a freshly started shadow warms up. */
+  #warmup = 0;
+  readonly #wtinylfuShadow: WTinyLfuShadow;
   /** Hash bits that must be clear for a key to be sampled (none is, for a fixed window), and the share of keys that are. */
   #shadowMask = HASH_MASK;
   #shadowScale = 1;
@@ -178,12 +192,13 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     this.#maxEntries = options.maxEntries ?? Infinity;
     // With an entry bound the sketch is sized for it at once; without, for the slots, growing with them.
     this.#sketch = new FrequencySketch(this.#maxEntries === Infinity ? this.next.length : this.#maxEntries);
+    this.#wtinylfuShadow = new WTinyLfuShadow(this.#sketch, 10);
     this.#restart(this.next.length);
   }
 
   /** The admission window's current share of the entries, between 0 and 1 (1 is plain LRU); it adapts as gets arrive. */
   get windowFraction(): number {
-    return this.#fraction;
+    return this.#lruMode ? 1 : this.#fraction;
   }
 
   /** Entries in the admission window now. */
@@ -278,6 +293,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     }
     if (n !== 1) return;
     if (segment === PROBATION) {
+      if (this.#adaptive && !this.#lruMode) this.#probationHit(slot);
       this.#moveTo(PROTECTED, slot);
       const counts = this.#counts;
       if (counts[PROTECTED] > PROTECTED_SHARE * (this.size - counts[WINDOW])) {
@@ -333,12 +349,9 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   /** The window-or-main decision, and the frequency duel, behind {@linkcode victim}. */
   #choose(): number {
     const counts = this.#counts;
-    const mainVictim = counts[PROBATION] !== 0
-      ? this.#oldest(PROBATION)
-      : counts[PROTECTED] !== 0
-      ? this.#oldest(PROTECTED)
-      : 0;
+    const mainVictim = this.#mainVictim();
     if (mainVictim === 0) return this.#lost(this.#windowGhosts, this.#oldest(WINDOW));
+    // A window below its target grows: main gives up its oldest to make room.
     if (counts[WINDOW] === 0 || counts[WINDOW] < this.#windowMax()) {
       return this.#lost(this.#mainGhosts, mainVictim);
     }
@@ -349,6 +362,16 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     }
     this.#moveTo(PROBATION, candidate);
     return this.#lost(this.#mainGhosts, mainVictim);
+  }
+
+  /** Main's oldest entry, in probation or else protected; 0 when main is empty. */
+  #mainVictim(): number {
+    const counts = this.#counts;
+    return counts[PROBATION] !== 0
+      ? this.#oldest(PROBATION)
+      : counts[PROTECTED] !== 0
+      ? this.#oldest(PROTECTED)
+      : 0;
   }
 
   /** Remembers that `slot`'s entry is given up from the part `ghosts` follows, and returns it. */
@@ -411,10 +434,14 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
       this.#repeats.fill(0);
     } else meta.set(this.#meta);
     this.#meta = meta;
+    const entered = new Uint32Array(slots);
+    if (!cleared) entered.set(this.#entered);
+    this.#entered = entered;
     // Without an entry bound the sketch grows with the slots; it starts afresh, which costs little
     // since growth doubles and so happens a few times in a cache's life.
     if (this.#maxEntries === Infinity || cleared) {
       this.#sketch = new FrequencySketch(this.#maxEntries === Infinity ? slots : this.#maxEntries);
+      this.#wtinylfuShadow.sketch = this.#sketch;
       this.#additions = 0;
       for (let slot = 1; slot < meta.length; slot++) meta[slot] &= ~USES_MASK;
       this.#restart(slots);
@@ -436,21 +463,28 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     this.#shadowMask = ((1 << bits) - 1) << 10;
     this.#shadowScale = 1 / (1 << bits);
     this.#shadow.clear();
+    this.#wtinylfuShadow.clear();
     this.#shadowLead = this.#shadowDisagreements = 0;
   }
 
   /** The window's target size in entries, at least one so a new entry always has a place. */
   #windowMax(): number {
-    return Math.max(1, Math.round(this.#fraction * this.size));
+    return this.#lruMode ? this.size : Math.max(1, Math.round(this.#fraction * this.size));
   }
 
-  /** Replays a sampled request through the shadow LRU, and counts whether it and the cache agreed. */
+  /**
+   * Replays a sampled request through the shadow of the other choice (LRU, or W-TinyLFU while the cache
+   * runs as LRU), and counts whether it and the cache agreed.
+   */
   #compare(hash: number, cacheHit: boolean): void {
     // Shifted to a small integer, which a Map keys without allocating.
-    const lruHit = this.#shadow.access(hash >>> 10, Math.max(1, Math.round(this.size * this.#shadowScale)));
-    if (lruHit !== cacheHit) {
+    const capacity = Math.max(1, Math.round(this.size * this.#shadowScale));
+    const shadowHit = this.#lruMode
+      ? this.#wtinylfuShadow.access(hash >>> 10, capacity, this.#leftFraction)
+      : this.#shadow.access(hash >>> 10, capacity);
+    if (shadowHit !== cacheHit) {
       this.#shadowDisagreements++;
-      this.#shadowLead += lruHit ? 1 : -1;
+      this.#shadowLead += shadowHit ? 1 : -1;
     }
   }
 
@@ -462,26 +496,43 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    * back only after longer (a loop larger than the cache) move nothing, since neither part could keep them.
    */
   #ghostHit(hash: number): void {
+    if (this.#lruMode) return;
     if (this.#windowGhosts.take(hash)) {
       this.#fraction = Math.min(1 - this.#ghostShare, this.#fraction + this.#vote / Math.max(1, this.size));
     } else if (this.#mainGhosts.take(hash)) {
-      this.#fraction = Math.max(0, this.#fraction - this.#vote / Math.max(1, this.size));
+      this.#fraction = Math.max(INITIAL_WINDOW, this.#fraction - this.#vote / Math.max(1, this.size));
     }
   }
 
   /**
-   * Ends a comparison period. When plain LRU beat the cache on the period's sampled requests by more than
-   * sampling noise explains, the window becomes nearly all of the cache at once, rather than a vote at a
-   * time. Main keeps one ghost list's length, so its losers can still vote the window back down (at 100%
-   * main would be empty, and the window could never shrink again).
+   * Ends a comparison period. When the shadow of the other choice beat the cache on the period's sampled
+   * requests by more than sampling noise explains, the cache switches: to plain LRU (the window all of
+   * it), or back from it to the window share it left. Some workloads (alternating sweeps) are served
+   * well by exact LRU and by nothing close to it, which the ghost lists, a step at a time, do not reach.
+   * The first period after a switch only warms the new shadow up.
    */
   #adapt(): void {
     const lead = this.#shadowLead;
-    if (lead > 0 && lead > this.#shadowZ * Math.sqrt(this.#shadowDisagreements)) {
-      this.#fraction = 1 - this.#ghostShare;
-    }
+    const clear = lead > 0 && lead > this.#shadowZ * Math.sqrt(this.#shadowDisagreements);
     this.#shadowLead = this.#shadowDisagreements = 0;
     this.#sampleGets = 0;
+    if (this.#warmup > 0) {
+      this.#warmup--;
+      return;
+    }
+    if (!clear) return;
+    this.#warmup = 1;
+    if (!this.#lruMode) {
+      this.#lruMode = true;
+      this.#leftFraction = this.#fraction;
+      this.#wtinylfuShadow.clear();
+      return;
+    }
+    this.#lruMode = false;
+    this.#fraction = this.#leftFraction;
+    this.#shadow.clear();
+    const max = this.#windowMax();
+    while (this.#counts[WINDOW] > max) this.#moveTo(PROBATION, this.#oldest(WINDOW));
   }
 
   /** The first slot at or after `segment` along the list, or the sentinel when all of them are empty. */
@@ -502,6 +553,22 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     this.#meta[slot] = (this.#meta[slot] & ~3) | segment;
     this.#heads[segment] = slot;
     this.#counts[segment]++;
+    if (segment === PROBATION) this.#entered[slot] = ++this.#probationSeq;
+  }
+
+  /**
+   * A hit on one of probation's oldest entries (within a ghost list's length of its end, by order of
+   * entry) is one a main smaller by that much would have missed: a vote against growing the window, the
+   * counterpart of a main ghost's. Without it, the window's ghosts alone vote on workloads where main
+   * never gives anything up (a scan a little larger than the cache), and grow the window for hits that
+   * main would have paid for.
+   */
+  #probationHit(slot: number): void {
+    const oldest = this.#oldest(PROBATION);
+    const ghostLength = Math.max(1, Math.round(this.#ghostShare * this.size));
+    if (this.#entered[slot] - this.#entered[oldest] < ghostLength) {
+      this.#fraction = Math.max(INITIAL_WINDOW, this.#fraction - this.#vote / Math.max(1, this.size));
+    }
   }
 }
 
