@@ -16,10 +16,13 @@ const FAMILIES: Record<string, string[]> = {
   web: ["web12"],
   orm: ["orm-night"],
 };
-/** The grid: ghost list length (share of the cache) and entries moved per ghost hit. */
+/**
+ * The grid: ghost list length (share of the cache), votes per ghost event, and the shadow test's
+ * threshold in standard deviations. The sample period stays at the sketch's aging period.
+ */
 const GRID: TinyLfuAdaptation[] = [];
-for (const ghostShare of [0.03125, 0.0625, 0.125]) {
-  for (const vote of [1, 2, 4]) GRID.push({ ghostShare, vote });
+for (const ghostShare of [0.0625, 0.125]) {
+  for (const vote of [1, 2, 4]) for (const shadowZ of [2, 3]) GRID.push({ ghostShare, vote, shadowZ });
 }
 
 const readme = await Deno.readTextFile(`${TRACES}/README.md`);
@@ -50,7 +53,7 @@ for (const [r, row] of rows.entries()) {
   }
 }
 const met = (g: number, r: number) => ratio[g][r] >= rows[r].best2 - 2 && ratio[g][r] >= rows[r].lru - 1;
-const label = (a: TinyLfuAdaptation) => `ghostShare ${a.ghostShare}, vote ${a.vote}`;
+const label = (a: TinyLfuAdaptation) => `ghostShare ${a.ghostShare}, vote ${a.vote}, shadowZ ${a.shadowZ}`;
 for (const [family, traces] of Object.entries(FAMILIES)) {
   const tuning = rows.flatMap((row, r) => (traces.includes(row.trace) ? [] : [r]));
   const held = rows.flatMap((row, r) => (traces.includes(row.trace) ? [r] : []));

@@ -44,6 +44,10 @@ const MAX_REPEATS = 0xffff;
 
 /** The window's share at the start, and of the fixed configuration: W-TinyLFU's published 1%. */
 const INITIAL_WINDOW = 0.01;
+/** Fewest disagreements a test needs: fewer make the sign test's normal approximation poor. */
+const MIN_DISAGREEMENTS = 32;
+/** The longest wait after a switch, in periods: the backoff stops doubling there. */
+const MAX_SETTLE_PERIODS = 64;
 /** Protected's share of the main area. */
 const PROTECTED_SHARE = 0.8;
 /**
@@ -152,9 +156,17 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    * go back.
    */
   #lruMode = false;
+  /** Ghost votes not yet acted on, in entries: see {@linkcode #tally}. */
+  #balance = 0;
   #leftFraction = INITIAL_WINDOW;
-  /** Periods to wait before the next comparison counts, while a freshly started shadow warms up. */
-  #warmup = 0;
+  /**
+   * Periods left in which nothing is compared, while the cache and a new shadow settle after a switch,
+   * and how many the next switch will wait: each switch doubles it, so a workload on which the two
+   * choices are close (and the comparison noisier than its test assumes, since nearby requests are
+   * alike) cannot make the cache flap between them.
+   */
+  #settling = 0;
+  #settlePeriods = 1;
   readonly #wtinylfuShadow: WTinyLfuShadow;
   /** Hash bits that must be clear for a key to be sampled (none is, for a fixed window), and the share of keys that are. */
   #shadowMask = HASH_MASK;
@@ -173,7 +185,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    */
   constructor(options: CacheOptions<V>, adaptation: TinyLfuAdaptation = {}) {
     super(options);
-    const { fixedWindow, ghostShare = 0.0625, vote = 2, samplePeriod = 10, shadowZ = 2 } = adaptation;
+    const { fixedWindow, ghostShare = 0.0625, vote = 2, samplePeriod = 10, shadowZ = 3 } = adaptation;
     if (fixedWindow !== undefined && !(fixedWindow >= 0 && fixedWindow <= 1)) {
       throw new RangeError(`fixedWindow must be a fraction from 0 to 1, got ${String(fixedWindow)}`);
     }
@@ -281,9 +293,14 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     const segment = meta & 3;
     if (!this.#adaptive) {
       for (let i = 0; i < n; i++) this.#sketch.increment(meta & HASH_MASK);
+    } else if ((meta & this.#shadowMask) === 0) {
+      // A sampled key: its uses go to the sketch at once, since a shadow duels on them. Repeats hit in
+      // the shadow as in the cache: no disagreement to count.
+      if (n === 1) this.#compare(meta & HASH_MASK, true);
+      if (this.#sketch.add(meta & HASH_MASK, n) && (this.#additions += n) >= this.#sketch.sampleSize) {
+        this.#age();
+      }
     } else {
-      // Repeats hit in the shadow as in the cache: no disagreement to count.
-      if (n === 1 && (meta & this.#shadowMask) === 0) this.#compare(meta & HASH_MASK, true);
       const prior = (meta & USES_MASK) >>> USES_SHIFT;
       if (prior < 15) {
         const uses = prior + n < 15 ? prior + n : 15;
@@ -388,10 +405,15 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     if (this.#queuedHits !== 0) this.#applyHits();
     const hash = murmur3(this.#pendingKey) & HASH_MASK;
     if (this.#adaptive) {
-      if ((hash & this.#shadowMask) === 0) this.#compare(hash, false);
       this.#ghostHit(hash >>> 10);
-      this.#meta[slot] = hash | (1 << USES_SHIFT) | WINDOW;
-      if (++this.#additions >= this.#sketch.sampleSize) this.#age();
+      if ((hash & this.#shadowMask) === 0) {
+        this.#compare(hash, false);
+        this.#meta[slot] = hash | WINDOW;
+        if (this.#sketch.add(hash, 1) && ++this.#additions >= this.#sketch.sampleSize) this.#age();
+      } else {
+        this.#meta[slot] = hash | (1 << USES_SHIFT) | WINDOW;
+        if (++this.#additions >= this.#sketch.sampleSize) this.#age();
+      }
     } else {
       this.#meta[slot] = hash | WINDOW;
       this.#sketch.increment(hash);
@@ -456,7 +478,6 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     if (!this.#adaptive) return;
     const entries = this.#maxEntries === Infinity ? slots : this.#maxEntries;
     this.#sampleLength = Math.max(1, Math.round(this.#samplePeriod * entries));
-    this.#sampleGets = 0;
     this.#windowGhosts.clear();
     this.#mainGhosts.clear();
     const bits = Math.max(0, Math.min(SHADOW_MAX_BITS, Math.floor(Math.log2(entries / SHADOW_MIN_ENTRIES))));
@@ -464,7 +485,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     this.#shadowScale = 1 / (1 << bits);
     this.#shadow.clear();
     this.#wtinylfuShadow.clear();
-    this.#shadowLead = this.#shadowDisagreements = 0;
+    this.#restartComparison();
   }
 
   /** The window's target size in entries, at least one so a new entry always has a place. */
@@ -482,9 +503,10 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     const shadowHit = this.#lruMode
       ? this.#wtinylfuShadow.access(hash >>> 10, capacity, this.#leftFraction)
       : this.#shadow.access(hash >>> 10, capacity);
+    if (this.#settling !== 0) return;
     if (shadowHit !== cacheHit) {
-      this.#shadowDisagreements++;
       this.#shadowLead += shadowHit ? 1 : -1;
+      this.#shadowDisagreements++;
     }
   }
 
@@ -497,31 +519,54 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    */
   #ghostHit(hash: number): void {
     if (this.#lruMode) return;
-    if (this.#windowGhosts.take(hash)) {
-      this.#fraction = Math.min(1 - this.#ghostShare, this.#fraction + this.#vote / Math.max(1, this.size));
-    } else if (this.#mainGhosts.take(hash)) {
-      this.#fraction = Math.max(INITIAL_WINDOW, this.#fraction - this.#vote / Math.max(1, this.size));
-    }
+    if (this.#windowGhosts.take(hash)) this.#tally(this.#vote);
+    else if (this.#mainGhosts.take(hash)) this.#tally(-this.#vote);
   }
 
   /**
-   * Ends a comparison period. When the shadow of the other choice beat the cache on the period's sampled
-   * requests by more than sampling noise explains, the cache switches: to plain LRU (the window all of
-   * it), or back from it to the window share it left. Some workloads (alternating sweeps) are served
-   * well by exact LRU and by nothing close to it, which the ghost lists, a step at a time, do not reach.
-   * The first period after a switch only warms the new shadow up.
+   * Adds votes (in entries, positive for a larger window) to the balance, and moves the window by a
+   * ghost list's length once they add up to that much either way. Moving in such steps, not a vote at a
+   * time, keeps the window still while votes merely cancel out: each change of the window costs a main
+   * entry given up, or a window entry let into main, without a duel.
    */
+  #tally(votes: number): void {
+    const balance = (this.#balance += votes);
+    const step = Math.max(1, Math.round(this.#ghostShare * this.size));
+    if (balance < step && balance > -step) return;
+    this.#balance = 0;
+    const size = Math.max(1, this.size);
+    const fraction = this.#fraction + (balance > 0 ? step : -step) / size;
+    this.#fraction = Math.min(1 - this.#ghostShare, Math.max(0, fraction));
+  }
+
+  /** Ends a comparison period: tests it, unless the cache is still settling after a switch, and starts afresh. */
   #adapt(): void {
-    const lead = this.#shadowLead;
-    const clear = lead > 0 && lead > this.#shadowZ * Math.sqrt(this.#shadowDisagreements);
+    if (this.#settling === 0) this.#test();
+    else this.#settling--;
+    this.#restartComparison();
+  }
+
+  #restartComparison(): void {
     this.#shadowLead = this.#shadowDisagreements = 0;
     this.#sampleGets = 0;
-    if (this.#warmup > 0) {
-      this.#warmup--;
-      return;
-    }
-    if (!clear) return;
-    this.#warmup = 1;
+  }
+
+  /**
+   * Tests the period's comparison (a sign test on the sampled requests where the shadow and the cache
+   * disagreed). When the shadow of the other choice is ahead by more than `shadowZ` standard
+   * deviations, the cache switches: to plain LRU (the window all of it), or from
+   * it back to the window share it left. Some workloads (alternating sweeps) are served well by exact LRU
+   * and by nothing close to it, which the ghost lists, a step at a time, do not reach.
+   */
+  #test(): void {
+    const lead = this.#shadowLead;
+    const disagreements = this.#shadowDisagreements;
+    if (disagreements < MIN_DISAGREEMENTS || !(lead > this.#shadowZ * Math.sqrt(disagreements))) return;
+    this.#restartComparison();
+    // The cache takes a while to turn over to its new policy, and the new shadow starts empty: compared
+    // now, either could look worse than it is, so the next period only lets them settle.
+    this.#settling = this.#settlePeriods;
+    this.#settlePeriods = Math.min(MAX_SETTLE_PERIODS, 2 * this.#settlePeriods);
     if (!this.#lruMode) {
       this.#lruMode = true;
       this.#leftFraction = this.#fraction;
@@ -530,6 +575,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     }
     this.#lruMode = false;
     this.#fraction = this.#leftFraction;
+    this.#balance = 0;
     this.#shadow.clear();
     const max = this.#windowMax();
     while (this.#counts[WINDOW] > max) this.#moveTo(PROBATION, this.#oldest(WINDOW));
@@ -566,9 +612,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   #probationHit(slot: number): void {
     const oldest = this.#oldest(PROBATION);
     const ghostLength = Math.max(1, Math.round(this.#ghostShare * this.size));
-    if (this.#entered[slot] - this.#entered[oldest] < ghostLength) {
-      this.#fraction = Math.max(INITIAL_WINDOW, this.#fraction - this.#vote / Math.max(1, this.size));
-    }
+    if (this.#entered[slot] - this.#entered[oldest] < ghostLength) this.#tally(-this.#vote);
   }
 }
 
