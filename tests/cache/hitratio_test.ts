@@ -76,6 +76,20 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "hitratio: wtinylfu-fixed is within a point of the README's W-TinyLFU 1% (ignored without ../shared/traces)",
+  ignore: !haveTraces,
+  async fn() {
+    for (const [trace, capacity, reference] of [["gli", 1000, 50.54], ["cs", 500, 28.8]] as const) {
+      const file = await Deno.open(new URL(`${trace}.trace.gz`, traces));
+      const result = await replay(file.readable, "wtinylfu-fixed", capacity);
+      const ratio = result.hitRatio * 100;
+      assert.ok(Math.abs(ratio - reference) <= 1, `${trace} @ ${capacity}: ${ratio} against ${reference}`);
+    }
+  },
+});
+
 Deno.test("hitratio opt scores Belady's optimum on a tiny trace as computed by hand", async () => {
   // 1 2 1 3 2 1 4 1 at capacity 2: 1 miss, 2 miss, 1 hit, 3 miss (evicts 1, next used at 5, after 2 at 4),
   // 2 hit, 1 miss (evicts 3, never used again), 4 miss (evicts 2, never again), 1 hit: 3 hits.
