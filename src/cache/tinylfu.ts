@@ -1,11 +1,19 @@
 /**
- * Window TinyLFU eviction (Einziger, Friedman and Manes, 2017), with the window sized by hill climbing.
- * New entries enter a small LRU window; an entry pushed out of the window joins the main area only if a
- * frequency sketch says it is used more often than the entry main would give up for it. Main is a
- * segmented LRU: a hit in probation promotes to protected (80% of main), whose overflow drops back to
- * probation. The window's share starts at 1% and moves toward whatever raises the hit ratio: larger
- * for recency-friendly workloads, smaller for frequency-friendly ones. A shadow LRU over a sample of the
- * keys lets it jump straight to plain LRU (the whole cache a window) when that is clearly better.
+ * Window TinyLFU eviction (Einziger, Friedman and Manes, 2017), adapting to the workload. New entries
+ * enter a small LRU window; an entry pushed out of the window joins the main area only if a frequency
+ * sketch says it is used more often than the entry main would give up for it. Main is a segmented LRU:
+ * a hit in probation promotes to protected (80% of main), whose overflow drops back to probation.
+ *
+ * The window starts at the published 1% and adapts in two ways, neither on the hit path:
+ * - ghost lists of what each part recently gave up (ARC's reasoning): a miss on a key the window just
+ *   lost is a vote for a larger window, one on a key main just lost, or a hit on one of probation's
+ *   oldest entries, a vote for a smaller one; the window moves a step once the votes add up to one;
+ * - a shadow of the other fixed choice, over a sample of the keys: plain LRU while the cache is
+ *   W-TinyLFU, W-TinyLFU while it is plain LRU. When the shadow clearly beat the cache over a period of
+ *   ten times the capacity in requests, the cache switches to it, so it does about as well as the better
+ *   of the two on a workload it has never seen.
+ *
+ * {@linkcode FixedTinyLfuCache} is the same policy with the window fixed, as the published design.
  * @module
  */
 import type { Cache, CacheOptions } from "./policy.ts";
@@ -73,16 +81,14 @@ export interface TinyLfuAdaptation {
    * would have hit.
    */
   ghostShare?: number;
-  /** Entries the window moves by per ghost hit; default 2. */
-  vote?: number;
   /**
-   * Gets per comparison period with the shadow LRU, per entry of capacity; default 10, the sketch's aging
-   * period, so a period sees one full generation of frequencies.
+   * Requests (hits and insertions) per comparison period with the shadow, per entry of capacity; default
+   * 10, the sketch's aging period, so a period sees one full generation of frequencies.
    */
   samplePeriod?: number;
   /**
-   * Standard deviations of sampling noise by which the shadow LRU must beat the cache over a period for
-   * the window to become all of the cache; default 2.
+   * Standard deviations of sampling noise by which the shadow of the other choice must beat the cache
+   * over a period for the cache to switch to it; default 3.
    */
   shadowZ?: number;
 }
@@ -91,8 +97,9 @@ export interface TinyLfuAdaptation {
  * A byte-bounded (and optionally entry-bounded) W-TinyLFU cache with per-entry absolute expiry and the
  * same semantics as {@linkcode LruCache} apart from which entry it evicts. The three segments lie end
  * to end in the shared slot list (window, probation, protected), each remembering where it starts, so
- * every operation is O(1) and an entry costs 4 bytes of arrays more than in LRU, plus the sketch's 2
- * and, in a cache of over 16,384 entries, a 64th of a shadow LRU's `Map` entry.
+ * every operation is O(1) and an entry costs 8 bytes of arrays more than in LRU, plus the sketch's 2
+ * and, in a cache of over 16,384 entries, a 64th of a shadow's `Map` entry, and two ghost lists'
+ * `Map` entries for a 16th of the entries.
  *
  * @example
  * ```ts
@@ -129,7 +136,8 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   /** False for a fixed window: then every use goes straight to the sketch, as the reference W-TinyLFU. */
   readonly #adaptive: boolean;
   readonly #ghostShare: number;
-  readonly #vote: number;
+  /** Entries each ghost list holds, and the window's step: `ghostShare` of the entry bound, or else of the slots. */
+  #ghostLength = 1;
   readonly #samplePeriod: number;
   readonly #shadowZ: number;
   /** Window candidates that lost their duel, and main entries given up: see {@linkcode #ghostHit}. */
@@ -146,7 +154,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   #tail = 0;
   #tailRepeats = 0;
   #queuedHits = 0;
-  #sampleGets = 0;
+  #sampleRequests = 0;
   /** Gets in the current sample period, fixed when it starts (never ends for a fixed window). */
   #sampleLength = Infinity;
   readonly #shadow = new LruShadow();
@@ -185,20 +193,19 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    */
   constructor(options: CacheOptions<V>, adaptation: TinyLfuAdaptation = {}) {
     super(options);
-    const { fixedWindow, ghostShare = 0.0625, vote = 2, samplePeriod = 10, shadowZ = 3 } = adaptation;
+    const { fixedWindow, ghostShare = 0.0625, samplePeriod = 10, shadowZ = 3 } = adaptation;
     if (fixedWindow !== undefined && !(fixedWindow >= 0 && fixedWindow <= 1)) {
       throw new RangeError(`fixedWindow must be a fraction from 0 to 1, got ${String(fixedWindow)}`);
     }
     if (!(ghostShare > 0 && ghostShare <= 1)) {
       throw new RangeError(`ghostShare must be a fraction above 0, at most 1, got ${String(ghostShare)}`);
     }
-    if (!(vote > 0) || !(samplePeriod > 0) || !(shadowZ >= 0)) {
-      throw new RangeError("vote and samplePeriod must be positive, shadowZ at least 0");
+    if (!(samplePeriod > 0) || !(shadowZ >= 0)) {
+      throw new RangeError("samplePeriod must be positive, shadowZ at least 0");
     }
     this.#adaptive = fixedWindow === undefined;
     this.#fraction = fixedWindow ?? INITIAL_WINDOW;
     this.#ghostShare = ghostShare;
-    this.#vote = vote;
     this.#samplePeriod = samplePeriod;
     this.#shadowZ = shadowZ;
     this.#maxEntries = options.maxEntries ?? Infinity;
@@ -208,7 +215,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     this.#restart(this.next.length);
   }
 
-  /** The admission window's current share of the entries, between 0 and 1 (1 is plain LRU); it adapts as gets arrive. */
+  /** The admission window's current share of the entries, between 0 and 1 (1 is plain LRU); it adapts as requests arrive. */
   get windowFraction(): number {
     return this.#lruMode ? 1 : this.#fraction;
   }
@@ -216,19 +223,6 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   /** Entries in the admission window now. */
   get windowSize(): number {
     return this.#counts[WINDOW];
-  }
-
-  /**
-   * Returns the live value for `key` and marks it used, or undefined when absent or expired; every
-   * get also feeds the window's hill climbing.
-   *
-   * @param key The key to look up.
-   * @returns The value, or undefined.
-   */
-  override get(key: string): V | undefined {
-    const value = super.get(key);
-    if (++this.#sampleGets >= this.#sampleLength) this.#adapt();
-    return value;
   }
 
   /**
@@ -273,13 +267,16 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     const count = this.#queuedHits;
     if (this.#tailRepeats !== 0) repeats[count - 1] = this.#tailRepeats;
     this.#queuedHits = this.#tail = this.#tailRepeats = 0;
+    let requests = count;
     for (let i = 0; i < count; i++) {
       this.#use(hits[i], 1);
       if (repeats[i] !== 0) {
         this.#use(hits[i], repeats[i]);
+        requests += repeats[i];
         repeats[i] = 0;
       }
     }
+    if ((this.#sampleRequests += requests) >= this.#sampleLength) this.#adapt();
   }
 
   /**
@@ -394,7 +391,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   /** Remembers that `slot`'s entry is given up from the part `ghosts` follows, and returns it. */
   #lost(ghosts: GhostList, slot: number): number {
     if (this.#adaptive) {
-      ghosts.add(this.#meta[slot] >>> 10, Math.max(1, Math.round(this.#ghostShare * this.size)));
+      ghosts.add(this.#meta[slot] >>> 10, this.#ghostLength);
     }
     return slot;
   }
@@ -421,6 +418,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     super.link(slot);
     this.#heads[WINDOW] = slot;
     this.#counts[WINDOW]++;
+    if (++this.#sampleRequests >= this.#sampleLength) this.#adapt();
     // Only while the cache is filling: once full, victim() has already made room in the window.
     if (this.#counts[WINDOW] > this.#windowMax()) this.#moveTo(PROBATION, this.#oldest(WINDOW));
   }
@@ -478,6 +476,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     if (!this.#adaptive) return;
     const entries = this.#maxEntries === Infinity ? slots : this.#maxEntries;
     this.#sampleLength = Math.max(1, Math.round(this.#samplePeriod * entries));
+    this.#ghostLength = Math.max(1, Math.round(this.#ghostShare * entries));
     this.#windowGhosts.clear();
     this.#mainGhosts.clear();
     const bits = Math.max(0, Math.min(SHADOW_MAX_BITS, Math.floor(Math.log2(entries / SHADOW_MIN_ENTRIES))));
@@ -514,13 +513,13 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    * Moves the window on a miss for a key one of the parts gave up lately (ARC's reasoning, applied to
    * W-TinyLFU's two parts). A window candidate that lost its duel and is back within the ghost list's
    * length would have hit with that much more window; an entry main gave up, with that much more main.
-   * Each such miss moves the window by `vote` entries toward the part that would have hit. Keys that come
+   * Each such miss is a vote for the part that would have hit. Keys that come
    * back only after longer (a loop larger than the cache) move nothing, since neither part could keep them.
    */
   #ghostHit(hash: number): void {
     if (this.#lruMode) return;
-    if (this.#windowGhosts.take(hash)) this.#tally(this.#vote);
-    else if (this.#mainGhosts.take(hash)) this.#tally(-this.#vote);
+    if (this.#windowGhosts.take(hash)) this.#tally(1);
+    else if (this.#mainGhosts.take(hash)) this.#tally(-1);
   }
 
   /**
@@ -531,7 +530,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    */
   #tally(votes: number): void {
     const balance = (this.#balance += votes);
-    const step = Math.max(1, Math.round(this.#ghostShare * this.size));
+    const step = this.#ghostLength;
     if (balance < step && balance > -step) return;
     this.#balance = 0;
     const size = Math.max(1, this.size);
@@ -548,7 +547,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
 
   #restartComparison(): void {
     this.#shadowLead = this.#shadowDisagreements = 0;
-    this.#sampleGets = 0;
+    this.#sampleRequests = 0;
   }
 
   /**
@@ -611,8 +610,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    */
   #probationHit(slot: number): void {
     const oldest = this.#oldest(PROBATION);
-    const ghostLength = Math.max(1, Math.round(this.#ghostShare * this.size));
-    if (this.#entered[slot] - this.#entered[oldest] < ghostLength) this.#tally(-this.#vote);
+    if (this.#entered[slot] - this.#entered[oldest] < this.#ghostLength) this.#tally(-1);
   }
 }
 
