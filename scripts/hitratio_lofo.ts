@@ -22,7 +22,7 @@ const FAMILIES: Record<string, string[]> = {
  */
 const GRID: TinyLfuAdaptation[] = [];
 for (const ghostShare of [0.03125, 0.0625, 0.125]) {
-  for (const shadowZ of [2, 3, 4]) GRID.push({ ghostShare, shadowZ });
+  for (const shadowZ of [2, 3, 4, 6]) GRID.push({ ghostShare, shadowZ });
 }
 
 const readme = await Deno.readTextFile(`${TRACES}/README.md`);

@@ -88,7 +88,7 @@ export interface TinyLfuAdaptation {
   samplePeriod?: number;
   /**
    * Standard deviations of sampling noise by which the shadow of the other choice must beat the cache
-   * over a period for the cache to switch to it; default 3.
+   * over a period for the cache to switch to it; default 4.
    */
   shadowZ?: number;
 }
@@ -193,7 +193,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    */
   constructor(options: CacheOptions<V>, adaptation: TinyLfuAdaptation = {}) {
     super(options);
-    const { fixedWindow, ghostShare = 0.0625, samplePeriod = 10, shadowZ = 3 } = adaptation;
+    const { fixedWindow, ghostShare = 0.0625, samplePeriod = 10, shadowZ = 4 } = adaptation;
     if (fixedWindow !== undefined && !(fixedWindow >= 0 && fixedWindow <= 1)) {
       throw new RangeError(`fixedWindow must be a fraction from 0 to 1, got ${String(fixedWindow)}`);
     }
