@@ -10,8 +10,10 @@ import { policies } from "../../src/cache/policies.ts";
 import { OPT, replayKeys, traceKeys } from "../hitratio.ts";
 import { printHeader, printTable } from "./_util.ts";
 
-const TRACES = Deno.env.get("DISTCACHE_TRACES") ??
-  new URL("../../../shared/traces/", import.meta.url).pathname;
+const TRACES_ENV = Deno.env.get("DISTCACHE_TRACES");
+const TRACES = TRACES_ENV ?? new URL("../../../shared/traces/", import.meta.url).pathname;
+/** The folder as the docs name it: beside the clone, unless `DISTCACHE_TRACES` says otherwise. */
+const TRACES_SHOWN = TRACES_ENV ?? "../shared/traces";
 
 /** A README row: trace, capacity, and its LRU, W-TinyLFU 1%, best2 and OPT hit ratios in %. */
 interface Reference {
@@ -75,7 +77,7 @@ const meanTiny = sumTiny / n;
 const meanBest2 = sumBest2 / n;
 console.log(
   `\n- Hit ratio = hits / requests, cold misses included; capacity in entries; rows and \`best2\` (the better ` +
-    `of LRU and the reference W-TinyLFU 1%) from ${TRACES}/README.md. Reproduce one cell: ` +
+    `of LRU and the reference W-TinyLFU 1%) from ${TRACES_SHOWN}/README.md. Reproduce one cell: ` +
     "`deno task hitratio --trace ../shared/traces/gli.trace.gz --capacity 1000 --policy tinylfu`.",
 );
 console.log(
