@@ -44,7 +44,8 @@ const HASH_MASK = ~0x3ff;
 /**
  * Hits queued before their bookkeeping (use count, segment move) is done together. Each is a few
  * likely cache misses; done in one loop, the misses of independent hits overlap, which makes `get` about
- * twice as fast on a cache larger than the CPU's caches. The queue is emptied before any eviction.
+ * twice as fast on a cache larger than the CPU's caches. The queue is emptied before any eviction or
+ * insertion, so entries end up in the order the requests came.
  */
 const HIT_QUEUE = 64;
 /** The most repeated hits one queued slot stands for. */
