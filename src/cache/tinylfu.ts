@@ -9,9 +9,10 @@
  *   lost is a vote for a larger window, one on a key main just lost, or a hit on one of probation's
  *   oldest entries, a vote for a smaller one; the window moves a step once the votes add up to one;
  * - a shadow of the other fixed choice, over a sample of the keys: plain LRU while the cache is
- *   W-TinyLFU, W-TinyLFU while it is plain LRU. When the shadow clearly beat the cache over a period of
- *   ten times the capacity in requests, the cache switches to it, so it does about as well as the better
- *   of the two on a workload it has never seen.
+ *   W-TinyLFU, W-TinyLFU while it is plain LRU. Their disagreements feed a sequential sign test, checked
+ *   once per capacity's worth of requests and aged every period of ten times the capacity; when the
+ *   shadow is clearly ahead the cache switches to it, so it does about as well as the better of the two
+ *   on a workload it has never seen, and decides early when the evidence is overwhelming early.
  *
  * {@linkcode FixedTinyLfuCache} is the same policy with the window fixed, as the published design.
  * @module
@@ -54,6 +55,10 @@ const MAX_REPEATS = 0xffff;
 /** The window's share at the start, and of the fixed configuration: W-TinyLFU's published 1%. */
 const INITIAL_WINDOW = 0.01;
 /** Fewest disagreements a test needs: fewer make the sign test's normal approximation poor. */
+/**
+ * Fewest disagreements the sequential test's boundary is tuned for (Robbins' mixture parameter): the
+ * boundary is tightest around this count, and far above a plain z-test's below it.
+ */
 const MIN_DISAGREEMENTS = 32;
 /** The longest wait after a switch, in periods: the backoff stops doubling there. */
 const MAX_SETTLE_PERIODS = 64;
@@ -83,13 +88,16 @@ export interface TinyLfuAdaptation {
    */
   ghostShare?: number;
   /**
-   * Requests (hits and insertions) per comparison period with the shadow, per entry of capacity; default
-   * 10, the sketch's aging period, so a period sees one full generation of frequencies.
+   * Requests (hits and insertions) per comparison period with the shadow, per entry of capacity, rounded
+   * to whole checks (one per capacity's worth of requests); default 10, the sketch's aging period, so a
+   * period sees one full generation of frequencies. The evidence is halved at each period's end, and
+   * after a switch it is tested only there.
    */
   samplePeriod?: number;
   /**
-   * Standard deviations of sampling noise by which the shadow of the other choice must beat the cache
-   * over a period for the cache to switch to it; default 4.
+   * Strictness of the sequential test by which the shadow of the other choice must beat the cache for
+   * the cache to switch to it: the chance that noise alone ever passes it is below e^(-z^2/2); default 4
+   * (about 1 in 3,000).
    */
   shadowZ?: number;
 }
@@ -156,7 +164,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   #tailRepeats = 0;
   #queuedHits = 0;
   #sampleRequests = 0;
-  /** Gets in the current sample period, fixed when it starts (never ends for a fixed window). */
+  /** Requests between checks of the comparison: the capacity (never reached for a fixed window). */
   #sampleLength = Infinity;
   readonly #shadow = new LruShadow();
   /**
@@ -175,12 +183,18 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    * alike) cannot make the cache flap between them.
    */
   #settling = 0;
+  /** Checks (one per capacity's worth of requests) so far in the current period, and per period. */
+  #checks = 0;
+  #periodChecks = 10;
   #settlePeriods = 1;
   readonly #wtinylfuShadow: WTinyLfuShadow;
   /** Hash bits that must be clear for a key to be sampled (none is, for a fixed window), and the share of keys that are. */
   #shadowMask = HASH_MASK;
   #shadowScale = 1;
-  /** In the current period, on sampled requests: the shadow's hits minus the cache's, and where they differed. */
+  /**
+   * Since the last switch, on sampled requests, halved at every period's end: the shadow's hits minus the
+   * cache's, and where they differed.
+   */
   #shadowLead = 0;
   #shadowDisagreements = 0;
 
@@ -307,6 +321,12 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
       }
     }
     if (n !== 1) return;
+    if (this.#lruMode && segment !== WINDOW) {
+      // As plain LRU every hit goes to the front of the one recency order, the window; left in main, an
+      // entry just used would be evicted before the window's oldest.
+      this.#moveTo(WINDOW, slot);
+      return;
+    }
     if (segment === PROBATION) {
       if (this.#adaptive && !this.#lruMode) this.#probationHit(slot);
       this.#moveTo(PROTECTED, slot);
@@ -476,7 +496,8 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   #restart(slots: number): void {
     if (!this.#adaptive) return;
     const entries = this.#maxEntries === Infinity ? slots : this.#maxEntries;
-    this.#sampleLength = Math.max(1, Math.round(this.#samplePeriod * entries));
+    this.#sampleLength = Math.max(1, entries);
+    this.#periodChecks = Math.max(1, Math.round(this.#samplePeriod));
     this.#ghostLength = Math.max(1, Math.round(this.#ghostShare * entries));
     this.#windowGhosts.clear();
     this.#mainGhosts.clear();
@@ -503,11 +524,9 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     const shadowHit = this.#lruMode
       ? this.#wtinylfuShadow.access(hash >>> 10, capacity, this.#leftFraction)
       : this.#shadow.access(hash >>> 10, capacity);
-    if (this.#settling !== 0) return;
-    if (shadowHit !== cacheHit) {
-      this.#shadowLead += shadowHit ? 1 : -1;
-      this.#shadowDisagreements++;
-    }
+    if (this.#settling !== 0 || shadowHit === cacheHit) return;
+    this.#shadowDisagreements++;
+    this.#shadowLead += shadowHit ? 1 : -1;
   }
 
   /**
@@ -541,27 +560,47 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
 
   /** Ends a comparison period: tests it, unless the cache is still settling after a switch, and starts afresh. */
   #adapt(): void {
-    if (this.#settling === 0) this.#test();
-    else this.#settling--;
-    this.#restartComparison();
+    this.#sampleRequests = 0;
+    const periodEnd = ++this.#checks >= this.#periodChecks;
+    if (periodEnd) this.#checks = 0;
+    if (this.#settling !== 0) {
+      if (periodEnd) this.#settling--;
+      return;
+    }
+    // Until the first switch the cache and the shadow started alike (empty), so their comparison is fair
+    // from the start and is tested at every check; after one, the new shadow started empty against a
+    // full cache, and evidence gathered over less than a period (less than one generation of the sketch)
+    // may reflect only a phase of the workload: then only a period's end is tested.
+    if (periodEnd || this.#settlePeriods === 1) this.#test();
+    if (periodEnd) {
+      // The evidence ages as the sketch does, so a workload that changes is judged on what it is now.
+      this.#shadowLead /= 2;
+      this.#shadowDisagreements /= 2;
+    }
   }
 
   #restartComparison(): void {
     this.#shadowLead = this.#shadowDisagreements = 0;
+    this.#checks = 0;
     this.#sampleRequests = 0;
   }
 
   /**
-   * Tests the period's comparison (a sign test on the sampled requests where the shadow and the cache
-   * disagreed). When the shadow of the other choice is ahead by more than `shadowZ` standard
-   * deviations, the cache switches: to plain LRU (the window all of it), or from
+   * Tests the comparison so far (a sequential sign test on the sampled requests where the shadow and the
+   * cache disagreed). When the shadow of the other choice is ahead by more than the boundary allows
+   * noise to be, the cache switches: to plain LRU (the window all of it), or from
    * it back to the window share it left. Some workloads (alternating sweeps) are served well by exact LRU
    * and by nothing close to it, which the ghost lists, a step at a time, do not reach.
    */
   #test(): void {
     const lead = this.#shadowLead;
-    const disagreements = this.#shadowDisagreements;
-    if (disagreements < MIN_DISAGREEMENTS || !(lead > this.#shadowZ * Math.sqrt(disagreements))) return;
+    if (!(lead > 0)) return;
+    // Robbins' normal-mixture boundary for a +-1 walk: the chance that sampling noise alone ever crosses
+    // it, at any count of disagreements, is below e^(-z^2/2), so testing the evidence as it accumulates,
+    // as often as it is, does not add false switches as repeated z-tests would.
+    const spread = this.#shadowDisagreements + MIN_DISAGREEMENTS;
+    const z = this.#shadowZ;
+    if (lead * lead <= spread * (z * z + Math.log(spread / MIN_DISAGREEMENTS))) return;
     this.#restartComparison();
     // The cache takes a while to turn over to its new policy, and the new shadow starts empty: compared
     // now, either could look worse than it is, so the next period only lets them settle.

@@ -186,3 +186,33 @@ Deno.test("WTinyLfuShadow admits a newcomer to a full main only when the sketch 
   shadow.clear();
   assert.equal(shadow.access(1, 3, 0.3), false);
 });
+
+Deno.test("TinyLfuCache turns into LRU within the first period on alternating sweeps, then hits as LRU does", () => {
+  // Sweeps up and down over 4 x 512 keys: each reversal hits the last 512 keys swept, exactly as many
+  // as plain LRU keeps, and no policy does better. The evidence is overwhelming after the first
+  // reversal, so the sequential test acts well before the first period (10 x 512 requests) ends.
+  const capacity = 512;
+  const cache = entries(capacity);
+  const lru = new LruShadow();
+  const keys = 4 * capacity;
+  let lruAt = -1;
+  let hits = 0;
+  let lruHits = 0;
+  for (let t = 0; t < 60 * keys; t++) {
+    const sweep = Math.floor(t / keys);
+    const i = t % keys;
+    const key = sweep % 2 === 0 ? i : keys - 1 - i;
+    const hit = cache.get(`${key}`) !== undefined;
+    if (!hit) cache.set(`${key}`, true);
+    const lruHit = lru.access(key, capacity);
+    if (lruAt < 0 && cache.windowFraction === 1) lruAt = t;
+    if (lruAt >= 0 && t >= lruAt + keys) {
+      // Once turned over (a sweep after the switch), it is plain LRU: request for request the same.
+      if (hit) hits++;
+      if (lruHit) lruHits++;
+    }
+  }
+  assert.ok(lruAt >= 0 && lruAt < 10 * capacity, `switched to LRU at request ${lruAt}`);
+  assert.equal(cache.windowFraction, 1, "stays LRU: the shadow W-TinyLFU never wins on these sweeps");
+  assert.equal(hits, lruHits);
+});
