@@ -96,8 +96,8 @@ export interface TinyLfuAdaptation {
   samplePeriod?: number;
   /**
    * Strictness of the sequential test by which the shadow of the other choice must beat the cache for
-   * the cache to switch to it: the chance that noise alone ever passes it is below e^(-z^2/2); default 4
-   * (about 1 in 3,000).
+   * the cache to switch to it: the chance that noise alone ever passes it is below e^(-z^2/2); default 6
+   * (about 1 in 66 million), as the check on held-out trace families in docs/BENCHMARKS.md chose.
    */
   shadowZ?: number;
 }
@@ -208,7 +208,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    */
   constructor(options: CacheOptions<V>, adaptation: TinyLfuAdaptation = {}) {
     super(options);
-    const { fixedWindow, ghostShare = 0.0625, samplePeriod = 10, shadowZ = 4 } = adaptation;
+    const { fixedWindow, ghostShare = 0.0625, samplePeriod = 10, shadowZ = 6 } = adaptation;
     if (fixedWindow !== undefined && !(fixedWindow >= 0 && fixedWindow <= 1)) {
       throw new RangeError(`fixedWindow must be a fraction from 0 to 1, got ${String(fixedWindow)}`);
     }
