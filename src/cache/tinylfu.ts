@@ -54,12 +54,11 @@ const MAX_REPEATS = 0xffff;
 
 /** The window's share at the start, and of the fixed configuration: W-TinyLFU's published 1%. */
 const INITIAL_WINDOW = 0.01;
-/** Fewest disagreements a test needs: fewer make the sign test's normal approximation poor. */
 /**
  * Fewest disagreements the sequential test's boundary is tuned for (Robbins' mixture parameter): the
  * boundary is tightest around this count, and far above a plain z-test's below it.
  */
-const MIN_DISAGREEMENTS = 32;
+const BOUNDARY_DISAGREEMENTS = 32;
 /** The longest wait after a switch, in periods: the backoff stops doubling there. */
 const MAX_SETTLE_PERIODS = 64;
 /** Protected's share of the main area. */
@@ -558,7 +557,10 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     this.#fraction = Math.min(1 - this.#ghostShare, Math.max(0, fraction));
   }
 
-  /** Ends a comparison period: tests it, unless the cache is still settling after a switch, and starts afresh. */
+  /**
+   * Runs after every capacity's worth of requests: counts down a settling wait at a period's end, tests
+   * the comparison when it may, and ages it at a period's end.
+   */
   #adapt(): void {
     this.#sampleRequests = 0;
     const periodEnd = ++this.#checks >= this.#periodChecks;
@@ -598,9 +600,9 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     // Robbins' normal-mixture boundary for a +-1 walk: the chance that sampling noise alone ever crosses
     // it, at any count of disagreements, is below e^(-z^2/2), so testing the evidence as it accumulates,
     // as often as it is, does not add false switches as repeated z-tests would.
-    const spread = this.#shadowDisagreements + MIN_DISAGREEMENTS;
+    const spread = this.#shadowDisagreements + BOUNDARY_DISAGREEMENTS;
     const z = this.#shadowZ;
-    if (lead * lead <= spread * (z * z + Math.log(spread / MIN_DISAGREEMENTS))) return;
+    if (lead * lead <= spread * (z * z + Math.log(spread / BOUNDARY_DISAGREEMENTS))) return;
     this.#restartComparison();
     // The cache takes a while to turn over to its new policy, and the new shadow starts empty: compared
     // now, either could look worse than it is, so the next period only lets them settle.
