@@ -216,3 +216,27 @@ Deno.test("TinyLfuCache turns into LRU within the first period on alternating sw
   assert.equal(cache.windowFraction, 1, "stays LRU: the shadow W-TinyLFU never wins on these sweeps");
   assert.equal(hits, lruHits);
 });
+
+Deno.test("TinyLfuCache switched to LRU keeps the entries used last, even those W-TinyLFU had placed in main", () => {
+  const capacity = 512;
+  const cache = entries(capacity);
+  const keys = 4 * capacity;
+  // Alternating sweeps until the cache switches to LRU, as in the test above.
+  for (let t = 0; t < 10 * capacity && cache.windowFraction !== 1; t++) {
+    const i = t % keys;
+    const key = `${Math.floor(t / keys) % 2 === 0 ? i : keys - 1 - i}`;
+    cache.get(key) ?? cache.set(key, true);
+  }
+  assert.equal(cache.windowFraction, 1);
+  // Right after the switch nearly every entry still sits where W-TinyLFU put it, in main.
+  const resident = [];
+  for (let i = 0; i < keys; i++) if (cache.get(`${i}`) !== undefined) resident.push(`${i}`);
+  assert.equal(resident.length, capacity);
+  for (let i = 0; i < 100; i++) cache.set(`a:${i}`, true);
+  const survivors = resident.filter((key) => cache.get(key) !== undefined);
+  assert.equal(survivors.length, capacity - 100);
+  // The survivors were used after the "a:" keys, so LRU gives up the "a:" keys for the next 100.
+  for (let i = 0; i < 100; i++) cache.set(`b:${i}`, true);
+  assert.deepEqual(survivors.filter((key) => cache.get(key) === undefined), []);
+  for (let i = 0; i < 100; i++) assert.equal(cache.get(`a:${i}`), undefined, `a:${i}`);
+});
