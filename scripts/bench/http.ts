@@ -1,35 +1,42 @@
 /**
- * HTTP hit throughput: `wrk` against one node's `GET /_cache/metrics/CNF-001` (a main-cache hit) and,
- * in the same run, against a bare `Deno.serve` answering the same bytes and headers. Redis GET through
- * `redis-benchmark` is printed for context. Target: node ≥ 0.8x bare. A second node whose group uses
- * `policy: lru` is then measured in pairs against the first, to show what the default policy costs a hit.
+ * HTTP hit cost. Part 1: `wrk` against one node on the shipped configuration (`GET
+ * /_cache/metrics/CNF-001`, a main-cache hit) and, alternating with it, against a bare `Deno.serve` that
+ * answers exactly the node's bytes and headers (content type and expiry), first with every process
+ * floating over the cores, then with the servers pinned to one core and wrk to the other. Targets: node
+ * req/s ≥ 0.9x bare and server CPU per hit ≤ 1.1x bare, both ways. Part 2: how a hit's cost grows with
+ * what is cached: 1, 10,000 and 1,000,000 keys PUT into a node, GETs of random keys from a wrk Lua
+ * script (all hits), and the 100-key 80/20 mix of `deno task load`. Target: 1M keys ≥ 0.85x the 1-key
+ * req/s. Exits non-zero when a target is missed.
  * @module
  */
 import {
-  cpuMicros,
   freePort,
   hasCommand,
   loadAverage,
   ms,
-  nodeCpuSeconds,
   paired,
   perSecond,
   pinning,
   printHeader,
   printTable,
   processCpuSeconds,
-  ratio,
   runCommand,
   startDenoHelper,
-  startListening,
   startNodeProcess,
 } from "./_util.ts";
+import { metricValue } from "../../tests/_node.ts";
 
 const KEY_PATH = "/_cache/metrics/CNF-001";
 const WRK_ARGS = ["-t2", "-c64", "-d3s", "--latency"];
-/** Back-to-back node/bare pairs; the machine's speed drifts, so each pair is compared within itself. */
+/** Node/bare pairs per placement; the machine's speed drifts, so each pair is compared within itself. */
 const PAIRS = 9;
-const TARGET = 0.8;
+/** Rounds of the key-count scenarios, each round running every scenario once, in a rotating order. */
+const ROUNDS = 5;
+const TARGET_RPS = 0.9;
+const TARGET_CPU = 1.1;
+const TARGET_SCALE = 0.85;
+const TOKEN = "bench";
+const LUA = new URL("./_random_keys.lua", import.meta.url).pathname;
 
 /** What one wrk run measured. */
 interface WrkResult {
@@ -66,172 +73,300 @@ function parseWrk(out: string): Omit<WrkResult, "cpuPerRequest"> & { requests: n
   };
 }
 
-/** Runs wrk against `url`, reading the server's CPU time before and after with `cpu`. */
-async function wrk(url: string, cpu: () => Promise<number>): Promise<WrkResult> {
-  const before = await cpu();
-  const [command, args] = await pinning.load("wrk", [...WRK_ARGS, url]);
-  const result = parseWrk(await runCommand(command, args, 30_000));
-  const used = await cpu() - before;
+/**
+ * Runs wrk against `url` (with `extra` arguments, e.g. a Lua script), pinned to the load core when
+ * `pinned`, reading the server's CPU time before and after.
+ */
+async function wrk(url: string, pid: number, pinned: boolean, extra: string[] = []): Promise<WrkResult> {
+  // wrk takes its options before the URL, and the script's arguments after it, behind "--".
+  const split = extra.indexOf("--");
+  const args = split === -1
+    ? [...WRK_ARGS, ...extra, url]
+    : [...WRK_ARGS, ...extra.slice(0, split), url, ...extra.slice(split)];
+  const before = await processCpuSeconds(pid);
+  const [command, commandArgs] = pinned ? await pinning.load("wrk", args) : ["wrk", args];
+  const result = parseWrk(await runCommand(command, commandArgs, 30_000));
+  const used = await processCpuSeconds(pid) - before;
   return { ...result, cpuPerRequest: used / result.requests };
 }
 
-/** Runs redis-benchmark GET against a private redis-server holding a value of `value`'s size. */
-async function redisRow(value: string): Promise<string[]> {
-  const port = freePort();
-  const server = await startListening(
-    "redis-server",
-    ["--port", String(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
-    port,
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1];
+}
+
+/** "0.93x (0.88-0.97)": the median and the range of some ratios. */
+function spread(values: number[]): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  return `${median(values).toFixed(2)}x (${sorted[0].toFixed(2)}-${sorted[sorted.length - 1].toFixed(2)})`;
+}
+
+const micros = (seconds: number) => `${(seconds * 1e6).toFixed(1)} µs`;
+const missed: string[] = [];
+
+/** Records whether `value` meets a target; "met" or "not met" for the notes. */
+function check(what: string, value: number, target: number, atLeast: boolean): string {
+  const met = atLeast ? value >= target : value <= target;
+  if (!met) missed.push(`${what}: ${value.toFixed(3)}x, target ${atLeast ? "≥" : "≤"} ${target}x`);
+  return `target ${atLeast ? "≥" : "≤"} ${target}x: ${met ? "met" : "**not met**"}`;
+}
+
+/** Moves every thread of `pid` back onto all cores. */
+async function unpin(pid: number): Promise<void> {
+  if (!(await hasCommand("taskset"))) return;
+  await runCommand(
+    "taskset",
+    ["-a", "-p", "-c", `0-${navigator.hardwareConcurrency - 1}`, String(pid)],
+    5_000,
   );
+}
+
+/** The node's answer to a GET: its bytes and every header but `date`. */
+async function answer(
+  url: string,
+): Promise<{ status: number; body: Uint8Array; headers: [string, string][] }> {
+  const res = await fetch(url);
+  const body = new Uint8Array(await res.arrayBuffer());
+  const headers = [...res.headers].filter(([name]) => name !== "date");
+  return { status: res.status, body, headers };
+}
+
+/** Part 1: the node against a bare server answering the same bytes and headers, floating then pinned. */
+async function nodeAgainstBare(rows: string[][], notes: string[]): Promise<Uint8Array> {
+  const node = await startNodeProcess();
   try {
-    // Without -r, redis-benchmark GETs the literal key "key:__rand_int__".
-    await pinning.server(server.pid);
-    await runCommand("redis-cli", ["-p", String(port), "SET", "key:__rand_int__", value], 5_000);
-    const out = await runCommand(
-      ...await pinning.load(
-        "redis-benchmark",
-        ["-p", String(port), "-t", "get", "-c", "64", "-n", "200000", "-d", String(value.length), "-q"],
-      ),
-      30_000,
+    const nodeUrl = `${node.http}${KEY_PATH}`;
+    const warm = await answer(nodeUrl);
+    if (warm.status !== 200) throw new Error(`warm-up GET answered ${warm.status}`);
+    const headers = Object.fromEntries(warm.headers.filter(([name]) => name !== "content-length"));
+    if (!headers["x-distcache-expire-unix-ms"]) throw new Error("the node's hit carries no expiry header");
+    const barePort = freePort();
+    const bare = await startDenoHelper(
+      "_bare_http.ts",
+      [String(barePort), btoa(String.fromCharCode(...warm.body)), JSON.stringify(headers)],
+      barePort,
     );
-    const rps = /GET:\s+([\d.]+) requests per second/.exec(out);
-    const p50 = /p50=([\d.]+) msec/.exec(out);
-    if (!rps) throw new Error(`cannot read redis-benchmark output: ${out}`);
-    return [
-      "redis-server GET (context, `redis-benchmark -c 64 -n 200000`)",
-      perSecond(Number(rps[1])),
-      p50 ? ms(Number(p50[1])) : "n/a",
-      "not printed by -q",
-      "n/a",
-    ];
+    try {
+      const bareUrl = `http://127.0.0.1:${barePort}${KEY_PATH}`;
+      const same = await answer(bareUrl);
+      if (
+        same.body.length !== warm.body.length || same.body.some((b, i) => b !== warm.body[i]) ||
+        JSON.stringify(same.headers) !== JSON.stringify(warm.headers)
+      ) {
+        throw new Error(
+          `the bare server does not answer the node's bytes and headers: ${
+            JSON.stringify(same.headers)
+          } vs ` +
+            JSON.stringify(warm.headers),
+        );
+      }
+      for (const pinned of [false, true]) {
+        if (pinned) {
+          await pinning.server(node.pid);
+          await pinning.server(bare.pid);
+        }
+        const runs = await paired(
+          PAIRS,
+          () => wrk(nodeUrl, node.pid, pinned),
+          () => wrk(bareUrl, bare.pid, pinned),
+        );
+        const how = pinned ? "pinned" : "unpinned";
+        const row = (name: string, r: WrkResult, all: WrkResult[]) => [
+          `${name}, ${how}`,
+          perSecond(r.rps),
+          ms(r.p50),
+          ms(r.p99),
+          micros(r.cpuPerRequest),
+          all.map((x) => perSecond(x.rps)).join(" / "),
+        ];
+        rows.push(
+          row("distcache node, main-cache hit", runs.medianA, runs.a),
+          row("bare `Deno.serve`, same bytes and headers", runs.medianB, runs.b),
+        );
+        const cpuRatios = runs.a.map((a, i) => a.cpuPerRequest / runs.b[i].cpuPerRequest);
+        const rpsRatio = runs.ratio;
+        const cpuRatio = median(cpuRatios);
+        notes.push(
+          `${how}: node/bare req/s ${spread(runs.ratios)} (${
+            check(`${how} req/s`, rpsRatio, TARGET_RPS, true)
+          }); ` +
+            `server CPU per hit node/bare ${spread(cpuRatios)} (${
+              check(`${how} CPU per hit`, cpuRatio, TARGET_CPU, false)
+            }); median (min-max) of ${PAIRS} alternating pairs, each pair compared within itself. ` +
+            `Pairs (req/s): ${runs.ratios.map((r) => r.toFixed(2)).join(", ")}; (CPU): ${
+              cpuRatios.map((r) => r.toFixed(2)).join(", ")
+            }.`,
+        );
+        const errors = [...runs.a, ...runs.b].reduce((sum, r) => sum + r.errors, 0);
+        if (errors > 0) notes.push(`**${errors} non-2xx answers or socket errors during the ${how} runs.**`);
+        if (pinned) {
+          await unpin(node.pid);
+          await unpin(bare.pid);
+        }
+      }
+      notes.push(
+        `The bare server answers ${warm.body.length} bytes with the node's headers (${
+          warm.headers.map(([k]) => k).join(", ")
+        }), checked before the runs. wrk: \`wrk ${WRK_ARGS.join(" ")} <url>\`. Pinned: servers on core ` +
+          `${
+            navigator.hardwareConcurrency - 1
+          }, wrk on the other (\`taskset\`); unpinned: every process floats. ` +
+          "Server CPU is user + system time of the server process from /proc over each run.",
+      );
+    } finally {
+      await bare.stop();
+    }
+    return warm.body;
   } finally {
-    await server.stop();
+    await node.stop();
   }
 }
 
 /**
- * Runs wrk pairs against the default node and a second node whose group uses `policy: lru`, from a copy of
- * the shipped configuration in `data/` (the one directory a node may write, and inside what it may read).
+ * PUTs `count` keys `k0`..`k<count-1>` holding `value` into `group`, over many keep-alive connections
+ * written to directly (a fetch per key would take minutes for a million; the server closes a connection
+ * that pipelines PUTs).
  */
-async function policyPairs(nodeUrl: string, nodeCpu: () => Promise<number>) {
+async function fill(port: number, group: string, count: number, value: Uint8Array): Promise<void> {
+  const connections = 64;
+  const encoder = new TextEncoder();
+  const fillOne = async (first: number) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      const buffer = new Uint8Array(4096);
+      for (let i = first; i < count; i += connections) {
+        const head = encoder.encode(
+          `PUT /_cache/${group}/k${i} HTTP/1.1\r\nhost: bench\r\nauthorization: Bearer ${TOKEN}\r\n` +
+            `x-distcache-ttl-ms: 3600000\r\ncontent-length: ${value.length}\r\n\r\n`,
+        );
+        const request = new Uint8Array(head.length + value.length);
+        request.set(head);
+        request.set(value, head.length);
+        for (let off = 0; off < request.length;) off += await conn.write(request.subarray(off));
+        // A 204 has no body: its answer ends with the blank line.
+        let text = "";
+        while (!text.endsWith("\r\n\r\n")) {
+          const n = await conn.read(buffer);
+          if (n === null) throw new Error("the node closed a connection while being filled");
+          text += String.fromCharCode(...buffer.subarray(0, n));
+        }
+        if (!text.startsWith("HTTP/1.1 204")) throw new Error(`a PUT while filling answered ${text}`);
+      }
+    } finally {
+      conn.close();
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, (_, c) => fillOne(c)));
+}
+
+/** Part 2: one node, hits on 1, 10k and 1M cached keys and the 80/20 mix, in rounds. */
+async function hitCostByKeys(value: Uint8Array, rows: string[][], notes: string[]): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "distcache-bench-" });
+  const config = `${dir}/config.yml`;
   const shipped = await Deno.readTextFile(new URL("../../config/config.yml", import.meta.url));
-  const lruConfig = shipped.replace(/^(\s+policy:) tinylfu\b/m, "$1 lru");
-  if (lruConfig === shipped) throw new Error("config/config.yml does not set `policy: tinylfu`");
-  await Deno.mkdir("data", { recursive: true });
-  const path = `data/bench-http-lru-${Deno.pid}.yml`;
-  await Deno.writeTextFile(path, lruConfig);
-  const lruNode = await startNodeProcess({ args: ["--config", path] });
+  if (!/^\s+policy: tinylfu\b/m.test(shipped)) throw new Error("config/config.yml does not set tinylfu");
+  // The shipped configuration with the peer token set and a group large enough for a million keys.
+  await Deno.writeTextFile(
+    config,
+    shipped.replace(/^(\s+token:) .*$/m, `$1 ${TOKEN}`).replace(
+      /^groups:\n/m,
+      "groups:\n  bench:\n    cache_bytes: 536870912\n    ttl_ms: 3600000\n",
+    ),
+  );
+  const port = freePort();
+  const node = await startNodeProcess({ httpPort: port, args: ["--config", config] });
   try {
-    const url = `${lruNode.http}${KEY_PATH}`;
-    const warm = await fetch(url);
-    await warm.body?.cancel();
-    if (warm.status !== 200) throw new Error(`warm-up GET on the lru node answered ${warm.status}`);
-    await pinning.server(lruNode.pid);
-    return await paired(
-      PAIRS,
-      () => wrk(nodeUrl, nodeCpu),
-      () => wrk(url, () => nodeCpuSeconds(lruNode.http)),
+    const million = 1_000_000;
+    const started = performance.now();
+    await fill(port, "bench", million, value);
+    const filled = (performance.now() - started) / 1000;
+    const items = await metricValue(node.http, "distcache_cache_items", { group: "bench", cache: "main" });
+    if (items !== million) {
+      throw new Error(`after filling, the bench group holds ${items} keys, not ${million}`);
+    }
+    await pinning.server(node.pid);
+    const lua = (...args: string[]) => ["-s", LUA, "--", ...args];
+    const scenarios = [
+      { name: "1 key cached, the same key every time", keys: "1", args: lua("bench", "1") },
+      { name: "10,000 keys cached, random keys", keys: "10,000", args: lua("bench", "10000") },
+      { name: "1,000,000 keys cached, random keys", keys: "1,000,000", args: lua("bench", "1000000") },
+      { name: "80/20 mix of CNF-001..100 (`metrics`, DB-backed, 60 s TTL)", keys: "100", args: lua("mix") },
+    ];
+    const runs: WrkResult[][] = scenarios.map(() => []);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let k = 0; k < scenarios.length; k++) {
+        const i = (k + round) % scenarios.length;
+        runs[i].push(await wrk(node.http, node.pid, true, scenarios[i].args));
+      }
+    }
+    const perRound = (i: number) => runs[i].map((r, round) => r.rps / runs[0][round].rps);
+    scenarios.forEach((s, i) => {
+      const byRate = [...runs[i]].sort((a, b) => a.rps - b.rps);
+      const mid = byRate[byRate.length >> 1];
+      rows.push([
+        s.name,
+        s.keys,
+        perSecond(mid.rps),
+        ms(mid.p50),
+        ms(mid.p99),
+        micros(median(runs[i].map((r) => r.cpuPerRequest))),
+        i === 0 ? "-" : spread(perRound(i)),
+        runs[i].map((r) => perSecond(r.rps)).join(" / "),
+      ]);
+    });
+    const scale = median(perRound(2));
+    notes.push(
+      `1,000,000 keys / 1 key (req/s): ${spread(perRound(2))}, ${
+        check("1M keys / 1 key", scale, TARGET_SCALE, true)
+      }; ` +
+        `the median (min-max) over ${ROUNDS} rounds, each round running the four cases once in a rotating order.`,
+    );
+    const errors = runs.flat().reduce((sum, r) => sum + r.errors, 0);
+    notes.push(
+      errors === 0
+        ? "Every GET of the bench group answered 200 (wrk counted no non-2xx answer): all hits."
+        : `**${errors} non-2xx answers or socket errors during the key-count runs.**`,
+    );
+    notes.push(
+      `The ${perSecond(million)} keys (\`k0\`..\`k999999\`, ${value.length}-byte values, 1 h TTL) were PUT ` +
+        `over 64 connections in ${filled.toFixed(1)} s into group \`bench\` (512 MiB, the shipped ` +
+        `policy), and the node reported ${
+          perSecond(items)
+        } entries in its main cache. Random keys come from ` +
+        "`scripts/bench/_random_keys.lua` (every case uses the script, so wrk does the same work); the node " +
+        "is pinned to one core and wrk to the other.",
     );
   } finally {
-    await lruNode.stop();
-    await Deno.remove(path);
+    await node.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 }
 
 await printHeader("http");
 const loadAtStart = await loadAverage();
-const haveWrk = await hasCommand("wrk");
-const haveRedis = (await hasCommand("redis-server")) && (await hasCommand("redis-benchmark")) &&
-  (await hasCommand("redis-cli"));
-
-const node = await startNodeProcess();
+if (!(await hasCommand("wrk"))) {
+  console.error("wrk is not installed (`scripts/setup.sh` installs it)");
+  Deno.exit(1);
+}
 const rows: string[][] = [];
 const notes: string[] = [];
-try {
-  // Warm the key and take the exact bytes and headers the bare server will answer with.
-  const warm = await fetch(`${node.http}${KEY_PATH}`);
-  const body = new Uint8Array(await warm.arrayBuffer());
-  if (warm.status !== 200) throw new Error(`warm-up GET answered ${warm.status}`);
-  const headers: Record<string, string> = {};
-  for (const name of ["content-type", "x-distcache-expire-unix-ms", "expires"]) {
-    const v = warm.headers.get(name);
-    if (v !== null) headers[name] = v;
-  }
-  const value = new TextDecoder().decode(body);
-
-  if (!haveWrk) {
-    notes.push("wrk is not installed (`scripts/setup.sh` installs it): the node and bare rows were skipped.");
-  } else {
-    const barePort = freePort();
-    const bare = await startDenoHelper(
-      "_bare_http.ts",
-      [String(barePort), btoa(String.fromCharCode(...body)), JSON.stringify(headers)],
-      barePort,
-    );
-    try {
-      const check = await fetch(`http://127.0.0.1:${barePort}${KEY_PATH}`);
-      const same = new Uint8Array(await check.arrayBuffer());
-      if (same.length !== body.length || same.some((b, i) => b !== body[i])) {
-        throw new Error("the bare server does not answer the node's bytes");
-      }
-      const nodeUrl = `${node.http}${KEY_PATH}`;
-      const bareUrl = `http://127.0.0.1:${barePort}${KEY_PATH}`;
-      await pinning.server(node.pid);
-      await pinning.server(bare.pid);
-      const nodeCpu = () => nodeCpuSeconds(node.http);
-      const bareCpu = () => processCpuSeconds(bare.pid);
-      const runs = await paired(PAIRS, () => wrk(nodeUrl, nodeCpu), () => wrk(bareUrl, bareCpu));
-      const [nodeRuns, bareRuns, n, b] = [runs.a, runs.b, runs.medianA, runs.medianB];
-      const row = (name: string, r: WrkResult, runs: WrkResult[]) => [
-        name,
-        perSecond(r.rps),
-        ms(r.p50),
-        ms(r.p99),
-        cpuMicros(r.cpuPerRequest, 1),
-        runs.map((x) => perSecond(x.rps)).join(" / "),
-      ];
-      rows.push(
-        row("distcache node, main-cache hit", n, nodeRuns),
-        row("bare `Deno.serve`, same bytes and headers", b, bareRuns),
-      );
-      notes.push(
-        `Ratio node/bare (req/s): ${ratio(runs.ratio, TARGET)}, the median of ${PAIRS} ` +
-          `back-to-back pairs (${runs.ratios.map((r) => r.toFixed(2)).join(", ")}).`,
-      );
-      notes.push(
-        `Server CPU per request, node/bare: ${(n.cpuPerRequest / b.cpuPerRequest).toFixed(2)}x ` +
-          "(user + system time of the server process over the median runs).",
-      );
-      const lru = await policyPairs(nodeUrl, nodeCpu);
-      rows.push(row("distcache node with `policy: lru`, main-cache hit", lru.medianB, lru.b));
-      notes.push(
-        `Ratio node on its default policy (tinylfu) / node with \`policy: lru\` (req/s): ` +
-          `${lru.ratio.toFixed(3)}x, the median of ${PAIRS} back-to-back pairs ` +
-          `(${lru.ratios.map((r) => r.toFixed(2)).join(", ")}); the first node's runs are not in the table.`,
-      );
-      const errors = [...nodeRuns, ...bareRuns, ...lru.a, ...lru.b].reduce((sum, r) => sum + r.errors, 0);
-      if (errors > 0) notes.push(`**${errors} non-2xx answers or socket errors during the wrk runs.**`);
-    } finally {
-      await bare.stop();
-    }
-  }
-
-  if (!haveRedis) {
-    notes.push("redis-server/redis-benchmark/redis-cli not installed: the redis row was skipped.");
-  } else {
-    rows.push([...(await redisRow(value)), "one run"]);
-  }
-  notes.push(
-    `Value: ${body.length} bytes (\`GET ${KEY_PATH}\`). wrk: \`wrk ${WRK_ARGS.join(" ")} <url>\`, ` +
-      `run in ${PAIRS} node/bare pairs; the table shows the median run of each ` +
-      "(all runs in the last column). Servers (node, bare, redis-server) are pinned to one core and the " +
-      "load generators (wrk, redis-benchmark) to the other with `taskset`, so they do not fight over a core.",
-  );
-} finally {
-  await node.stop();
-}
-
-notes.push(`Load average (1 min) at start ${loadAtStart}, at end ${await loadAverage()}.`);
+const value = await nodeAgainstBare(rows, notes);
 printTable(["target", "req/s", "p50", "p99", "server CPU / req", "req/s of each run"], rows);
 console.log();
 for (const note of notes) console.log(`- ${note}`);
+
+console.log("\n### Hit cost by keys cached\n");
+const scaleRows: string[][] = [];
+const scaleNotes: string[] = [];
+await hitCostByKeys(value, scaleRows, scaleNotes);
+printTable(
+  ["case", "keys cached", "req/s", "p50", "p99", "server CPU / hit", "req/s vs 1 key", "req/s of each round"],
+  scaleRows,
+);
+console.log();
+for (const note of scaleNotes) console.log(`- ${note}`);
+console.log(`- Load average (1 min) at start ${loadAtStart}, at end ${await loadAverage()}.`);
+if (missed.length > 0) {
+  console.error(`targets missed: ${missed.join("; ")}`);
+  Deno.exitCode = 1;
+}
