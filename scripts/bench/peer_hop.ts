@@ -1,13 +1,17 @@
 /**
  * The cost of one peer hop: two nodes with static peers (each names the other), HTTP GETs on node A for
  * keys A owns (local hits) and for keys B owns (A fetches from B, which has them cached), over the HTTP
- * and the gRPC peer protocol. Each remote key is asked for once, so A's hot cache never answers it.
+ * and the gRPC peer protocol, both pairs running at once and measured in alternating rounds. Each remote
+ * key is asked for once, so A's hot cache never answers it. Target: the p99 a gRPC hop adds is at most
+ * 2x the p99 an HTTP hop adds (exits non-zero otherwise). With `strace` installed, the owner's write
+ * system calls per answered peer Get are counted too.
  * @module
  */
 import { ConsistentHash } from "../../src/cache/consistent_hash.ts";
 import { metricValue } from "../../tests/_node.ts";
 import {
   freePort,
+  hasCommand,
   loadAverage,
   ms,
   type NodeProcess,
@@ -23,6 +27,10 @@ const REQUESTS = 4000;
 /** Clients each keeping one request in flight. */
 const CLIENTS = 8;
 const TOKEN = "bench";
+/** The cases take turns in this many rounds, each on its own slice of the keys, protocols alternating. */
+const ROUNDS = 5;
+/** The gRPC hop's added p99 may be at most this many times the HTTP hop's. */
+const TARGET = 2;
 /** Every case stops after this long even if it has not made all its requests. */
 const CASE_LIMIT_MS = 15_000;
 
@@ -32,13 +40,18 @@ interface CaseResult {
   seconds: number;
   p50: number;
   p99: number;
+  latencies: Float64Array;
 }
 
 /**
  * Runs `urls.length` requests with `CLIENTS` in flight, each URL once, and returns their latencies.
  * `init` turns a URL into the request options (GET by default).
  */
-async function measure(urls: string[], init: (i: number) => RequestInit = () => ({})): Promise<CaseResult> {
+async function measure(
+  urls: string[],
+  init: (i: number) => RequestInit = () => ({}),
+  clients = CLIENTS,
+): Promise<CaseResult> {
   const latencies = new Float64Array(urls.length);
   let next = 0;
   let done = 0;
@@ -54,10 +67,16 @@ async function measure(urls: string[], init: (i: number) => RequestInit = () => 
       if (!res.ok) throw new Error(`${init(i).method ?? "GET"} ${urls[i]} answered ${res.status}`);
     }
   };
-  await Promise.all(Array.from({ length: CLIENTS }, client));
+  await Promise.all(Array.from({ length: clients }, client));
   const seconds = (performance.now() - started) / 1000;
   const sorted = latencies.subarray(0, done).sort();
-  return { requests: done, seconds, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) };
+  return {
+    requests: done,
+    seconds,
+    p50: quantile(sorted, 0.5),
+    p99: quantile(sorted, 0.99),
+    latencies: sorted,
+  };
 }
 
 /** Starts two nodes that name each other, with an extra group "bench" that holds what is PUT. */
@@ -70,91 +89,98 @@ async function startPair(protocol: "http" | "grpc", config: string): Promise<[No
   ]);
 }
 
-/** Measures one protocol; returns table rows and check notes. */
-async function run(
-  protocol: "http" | "grpc",
-  config: string,
-): Promise<{ rows: string[][]; notes: string[] }> {
+/** Two nodes on one peer protocol, with the keys each owns and a value stored under each. */
+interface Pair {
+  protocol: "http" | "grpc";
+  a: NodeProcess;
+  b: NodeProcess;
+  localCnf: string;
+  remoteCnf: string;
+  localKeys: string[];
+  remoteKeys: string[];
+}
+
+async function setUp(protocol: "http" | "grpc", config: string): Promise<Pair> {
   const [a, b] = await startPair(protocol, config);
-  try {
-    const ring = new ConsistentHash();
-    ring.add(a.http, b.http);
-    const cnfIds = Array.from({ length: 100 }, (_, i) => `CNF-${String(i + 1).padStart(3, "0")}`);
-    const localCnf = cnfIds.find((k) => ring.get(k) === a.http);
-    const remoteCnf = cnfIds.find((k) => ring.get(k) === b.http);
-    if (!localCnf || !remoteCnf) throw new Error("CNF-001..CNF-100 are not split between the two nodes");
-
-    // The value every case answers: a CNF row, as on the hot path.
-    const value = new Uint8Array(await (await fetch(`${a.http}/_cache/metrics/${localCnf}`)).arrayBuffer());
-    const keysOf = (owner: string, prefix: string) => {
-      const keys: string[] = [];
-      for (let i = 0; keys.length < REQUESTS && i < REQUESTS * 100; i++) {
-        if (ring.get(`${prefix}-${i}`) === owner) keys.push(`${prefix}-${i}`);
-      }
-      return keys;
-    };
-    const localKeys = keysOf(a.http, "hop");
-    const remoteKeys = keysOf(b.http, "hop");
-    // Each value is stored on its owner directly, so no PUT crosses to the other node.
-    const put = { method: "PUT", headers: { authorization: `Bearer ${TOKEN}` }, body: value };
-    await measure(localKeys.map((k) => `${a.http}/_cache/bench/${k}`), () => put);
-    await measure(remoteKeys.map((k) => `${b.http}/_cache/bench/${k}`), () => put);
-
-    const counters = async () => ({
-      peerLoads: await metricValue(a.http, "distcache_group_peer_loads_total", { group: "bench" }),
-      hitsOnB: await metricValue(b.http, "distcache_group_cache_hits_total", { group: "bench" }),
-    });
-    const localSame = await measure(Array(REQUESTS).fill(`${a.http}/_cache/metrics/${localCnf}`));
-    const localDistinct = await measure(localKeys.map((k) => `${a.http}/_cache/bench/${k}`));
-    const before = await counters();
-    const hop = await measure(remoteKeys.map((k) => `${a.http}/_cache/bench/${k}`));
-    const after = await counters();
-    const remoteLoadsBefore = await metricValue(a.http, "distcache_group_peer_loads_total", {
-      group: "metrics",
-    });
-    const remoteSame = await measure(Array(REQUESTS).fill(`${a.http}/_cache/metrics/${remoteCnf}`));
-    const remoteLoads = await metricValue(a.http, "distcache_group_peer_loads_total", { group: "metrics" }) -
-      remoteLoadsBefore;
-
-    const notes: string[] = [];
-    const hops = after.peerLoads - before.peerLoads;
-    const ownerHits = after.hitsOnB - before.hitsOnB;
-    if (hops !== hop.requests || ownerHits !== hop.requests) {
-      throw new Error(
-        `${protocol}: ${hop.requests} remote GETs made ${hops} peer loads on A and ${ownerHits} hits on B; ` +
-          "expected one of each per request (does this ring agree with the nodes' owners?)",
-      );
+  const ring = new ConsistentHash();
+  ring.add(a.http, b.http);
+  const cnfIds = Array.from({ length: 100 }, (_, i) => `CNF-${String(i + 1).padStart(3, "0")}`);
+  const localCnf = cnfIds.find((k) => ring.get(k) === a.http);
+  const remoteCnf = cnfIds.find((k) => ring.get(k) === b.http);
+  if (!localCnf || !remoteCnf) throw new Error("CNF-001..CNF-100 are not split between the two nodes");
+  // The value every case answers: a CNF row, as on the hot path.
+  const value = new Uint8Array(await (await fetch(`${a.http}/_cache/metrics/${localCnf}`)).arrayBuffer());
+  const keysOf = (owner: string, prefix: string, count: number) => {
+    const keys: string[] = [];
+    for (let i = 0; keys.length < count && i < count * 100; i++) {
+      if (ring.get(`${prefix}-${i}`) === owner) keys.push(`${prefix}-${i}`);
     }
-    notes.push(
-      `${protocol}: checked on the nodes' counters: the ${hop.requests} remote GETs made exactly ` +
-        `${hops} peer loads on A and ${ownerHits} main-cache hits on B. The repeated remote key made ` +
-        `${remoteLoads} peer load(s) in ${remoteSame.requests} GETs (the rest were A's hot cache or joined ` +
-        "a load in flight).",
-    );
-    notes.push(
-      `${protocol}: one hop adds ${ms(hop.p50 - localDistinct.p50)} at p50 and ` +
-        `${ms(hop.p99 - localDistinct.p99)} at p99 over a local hit on a distinct key.`,
-    );
-    const row = (what: string, r: CaseResult) => [
-      protocol,
-      what,
-      String(r.requests),
-      perSecond(r.requests / r.seconds),
-      ms(r.p50),
-      ms(r.p99),
-    ];
-    return {
-      rows: [
-        row(`local hit, one key A owns (metrics/${localCnf}), repeated`, localSame),
-        row("local hit, a distinct key A owns per request (bench/hop-*)", localDistinct),
-        row("**one peer hop**, a distinct key B owns per request (bench/hop-*)", hop),
-        row(`context: one key B owns (metrics/${remoteCnf}), repeated`, remoteSame),
-      ],
-      notes,
-    };
-  } finally {
-    await Promise.all([a.stop(), b.stop()]);
+    return keys;
+  };
+  const localKeys = keysOf(a.http, "hop", REQUESTS);
+  // Past the rounds' keys: 400 for one request in flight, 200 for counting writes, each asked once.
+  const remoteKeys = keysOf(b.http, "hop", REQUESTS + 600);
+  // Each value is stored on its owner directly, so no PUT crosses to the other node.
+  const put = { method: "PUT", headers: { authorization: `Bearer ${TOKEN}` }, body: value };
+  await measure(localKeys.map((k) => `${a.http}/_cache/bench/${k}`), () => put);
+  await measure(remoteKeys.map((k) => `${b.http}/_cache/bench/${k}`), () => put);
+  return { protocol, a, b, localCnf, remoteCnf, localKeys, remoteKeys };
+}
+
+/** The keys of round `round` out of ROUNDS. */
+function slice(keys: string[], round: number): string[] {
+  const size = Math.floor(REQUESTS / ROUNDS);
+  return keys.slice(round * size, (round + 1) * size);
+}
+
+/** Merges the latencies of several cases into one. */
+function merged(results: CaseResult[]): CaseResult {
+  const all = new Float64Array(results.reduce((n, r) => n + r.latencies.length, 0));
+  let at = 0;
+  for (const r of results) {
+    all.set(r.latencies, at);
+    at += r.latencies.length;
   }
+  all.sort();
+  return {
+    requests: all.length,
+    seconds: results.reduce((n, r) => n + r.seconds, 0),
+    p50: quantile(all, 0.5),
+    p99: quantile(all, 0.99),
+    latencies: all,
+  };
+}
+
+/**
+ * Counts the write system calls node B makes while answering `count` peer Gets one at a time, with
+ * `strace -c` attached to it: each is a TCP segment on loopback with TCP_NODELAY, and a wake-up of
+ * the other side.
+ */
+async function writesPerAnswer(pair: Pair, count: number): Promise<string> {
+  const keys = pair.remoteKeys.slice(REQUESTS + 400, REQUESTS + 400 + count)
+    .map((k) => `${pair.a.http}/_cache/bench/${k}`);
+  const hitsBefore = await metricValue(pair.b.http, "distcache_group_cache_hits_total", { group: "bench" });
+  const tracer = new Deno.Command("strace", {
+    args: ["-f", "-c", "-e", "trace=write,writev,sendto,sendmsg", "-p", String(pair.b.pid)],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  await new Promise((r) => setTimeout(r, 500));
+  for (const url of keys) await (await fetch(url)).arrayBuffer();
+  tracer.kill("SIGINT");
+  const report = new TextDecoder().decode((await tracer.output()).stderr);
+  const answered = await metricValue(pair.b.http, "distcache_group_cache_hits_total", { group: "bench" }) -
+    hitsBefore;
+  let writes = 0;
+  for (
+    const m of report.matchAll(
+      /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(write|writev|sendto|sendmsg)$/gm,
+    )
+  ) {
+    writes += Number(m[1]);
+  }
+  if (answered === 0) return "n/a";
+  return `${(writes / answered).toFixed(2)} (${writes} writes for ${answered} answers)`;
 }
 
 await printHeader("peer_hop");
@@ -162,26 +188,97 @@ const loadAtStart = await loadAverage();
 const dir = await Deno.makeTempDir({ prefix: "distcache-bench-" });
 const rows: string[][] = [];
 const notes: string[] = [];
+const pairs: Pair[] = [];
 try {
   const config = `${dir}/config.yml`;
   await Deno.writeTextFile(
     config,
-    [
-      "peers:",
-      `  token: ${TOKEN}`,
-      "groups:",
-      "  metrics: {}",
-      "  bench:",
-      "    cache_bytes: 67108864",
-      "",
-    ].join("\n"),
+    ["peers:", `  token: ${TOKEN}`, "groups:", "  metrics: {}", "  bench:", "    cache_bytes: 67108864", ""]
+      .join("\n"),
   );
-  for (const protocol of ["http", "grpc"] as const) {
-    const result = await run(protocol, config);
-    rows.push(...result.rows);
-    notes.push(...result.notes);
+  pairs.push(await setUp("http", config), await setUp("grpc", config));
+  type Cases = { localSame: CaseResult[]; localDistinct: CaseResult[]; hop: CaseResult[] };
+  const cases = new Map<string, Cases>(
+    pairs.map((p) => [p.protocol, { localSame: [], localDistinct: [], hop: [] }]),
+  );
+  const hopsBefore = await Promise.all(
+    pairs.map((p) => metricValue(p.a.http, "distcache_group_peer_loads_total", { group: "bench" })),
+  );
+  const size = Math.floor(REQUESTS / ROUNDS);
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? pairs : [...pairs].reverse();
+    for (const p of order) {
+      const c = cases.get(p.protocol)!;
+      c.localSame.push(await measure(Array(size).fill(`${p.a.http}/_cache/metrics/${p.localCnf}`)));
+      c.localDistinct.push(
+        await measure(slice(p.localKeys, round).map((k) => `${p.a.http}/_cache/bench/${k}`)),
+      );
+      c.hop.push(await measure(slice(p.remoteKeys, round).map((k) => `${p.a.http}/_cache/bench/${k}`)));
+    }
+  }
+  const added: Record<string, number[]> = {};
+  for (const [i, p] of pairs.entries()) {
+    const c = cases.get(p.protocol)!;
+    const hop = merged(c.hop);
+    const hops = await metricValue(p.a.http, "distcache_group_peer_loads_total", { group: "bench" }) -
+      hopsBefore[i];
+    if (hops !== hop.requests) {
+      throw new Error(
+        `${p.protocol}: ${hop.requests} remote GETs made ${hops} peer loads on A; expected one each`,
+      );
+    }
+    const local = merged(c.localDistinct);
+    added[p.protocol] = c.hop.map((h, r) => h.p99 - c.localDistinct[r].p99);
+    const row = (what: string, r: CaseResult) => [
+      p.protocol,
+      what,
+      String(r.requests),
+      perSecond(r.requests / r.seconds),
+      ms(r.p50),
+      ms(r.p99),
+    ];
+    rows.push(
+      row(`local hit, one key A owns (metrics/${p.localCnf}), repeated`, merged(c.localSame)),
+      row("local hit, a distinct key A owns per request (bench/hop-*)", local),
+      row("**one peer hop**, a distinct key B owns per request (bench/hop-*)", hop),
+    );
+    notes.push(
+      `${p.protocol}: one hop adds ${ms(hop.p50 - local.p50)} at p50 and ${ms(hop.p99 - local.p99)} at p99 ` +
+        `over a local hit on a distinct key (all rounds together); the ${hop.requests} remote GETs made ` +
+        `exactly ${hops} peer loads on A (checked on its counters).`,
+    );
+  }
+  const ratios = added.grpc.map((g, r) => g / added.http[r]);
+  const sorted = [...ratios].sort((x, y) => x - y);
+  const ratio = sorted[sorted.length >> 1];
+  const met = ratio <= TARGET;
+  if (!met) Deno.exitCode = 1;
+  notes.push(
+    `p99 added by a gRPC hop / by an HTTP hop, per round: median ${ratio.toFixed(2)}x ` +
+      `(${sorted[0].toFixed(2)}-${sorted.at(-1)!.toFixed(2)}; ${
+        ratios.map((r) => r.toFixed(2)).join(", ")
+      }), ` +
+      `target ≤ ${TARGET}x: ${met ? "met" : "**not met**"}. The ${ROUNDS} rounds alternate the protocols, ` +
+      "each round on its own slice of the keys.",
+  );
+  for (const p of pairs) {
+    const c = await measure(
+      p.remoteKeys.slice(REQUESTS, REQUESTS + 400).map((k) => `${p.a.http}/_cache/bench/${k}`),
+      undefined,
+      1,
+    );
+    notes.push(`${p.protocol}: one request in flight, one peer hop: p50 ${ms(c.p50)}, p99 ${ms(c.p99)}.`);
+  }
+  if (await hasCommand("strace")) {
+    for (const p of pairs) {
+      notes.push(
+        `${p.protocol}: write system calls by owner B per answered peer Get (\`strace -c\`, one request in ` +
+          `flight): ${await writesPerAnswer(p, 200)}.`,
+      );
+    }
   }
 } finally {
+  await Promise.all(pairs.flatMap((p) => [p.a.stop(), p.b.stop()]));
   await Deno.remove(dir, { recursive: true });
 }
 
@@ -189,9 +286,11 @@ printTable(["peer protocol", "GET on node A", "requests", "req/s", "p50", "p99"]
 console.log();
 for (const note of notes) console.log(`- ${note}`);
 console.log(
-  `- Client: this script's \`fetch\`, ${CLIENTS} requests in flight, each case up to ${REQUESTS} requests ` +
-    `or ${CASE_LIMIT_MS / 1000} s. Values of ${REQUESTS} keys per owner were PUT on their owner first ` +
-    `(group "bench", the default ring). Latency is the ` +
-    "client's, so it includes the client-to-A request as well as the hop.",
+  `- Client: this script's \`fetch\`, ${CLIENTS} requests in flight (where not said otherwise), ` +
+    `${REQUESTS} requests per case over ${ROUNDS} rounds, each case up to ${
+      CASE_LIMIT_MS / 1000
+    } s a round. ` +
+    `Values of ${REQUESTS} keys per owner were PUT on their owner first (group "bench", the default ring). ` +
+    "Latency is the client's, so it includes the client-to-A request as well as the hop.",
 );
 console.log(`- Load average (1 min) at start ${loadAtStart}, at end ${await loadAverage()}.`);
