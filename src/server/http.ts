@@ -302,8 +302,8 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
    * routing table and no map walk for the counter. What each step costs and why it stays (a hit costs
    * about 15 µs of server CPU on the benchmark machine, most of it in the kernel and in Deno's HTTP
    * layer, which a bare `Deno.serve` pays too; see docs/BENCHMARKS.md):
-   * - `req.method` and `req.url`: one call into Deno's HTTP layer for both, and a string; the URL names
-   *   the group and key.
+   * - `req.method` and `req.url`: a call into Deno's HTTP layer for each, and a string; the URL names
+   *   the group and key. Reads are open (no read token), so no credential is looked at.
    * - two `indexOf` and two `slice`: the group and key, still percent-encoded. A `%` anywhere sends the
    *   request to the general path, which decodes it (keys that need escaping are rare and not hot).
    * - `groups.get` (one Map lookup) and `keyProblem` (a length check): a user relies on both.
@@ -355,6 +355,8 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
     );
   }
 
+  // With a read token configured, every read is checked by the general path; open reads skip it.
+  if (readsLocked) return general;
   return (req) => (req.method === "GET" && hit(req)) || general(req);
 }
 

@@ -145,6 +145,11 @@ Deno.test("with auth.reads_require_token, reads need the read scope and forwarde
       }
     }
     for (const node of nodes) {
+      const cached = await fetch(`${node.http}/_cache/metrics/CNF-001`);
+      assert.equal(cached.status, 401, "a value already cached is refused without a token too");
+      await cached.body?.cancel();
+    }
+    for (const node of nodes) {
       assert.ok(
         await metricValue(node.http, "distcache_group_peer_loads_total") > 0,
         "some reads were forwarded",
