@@ -299,9 +299,9 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
 
   /**
    * The hit path: `GET /_cache/<group>/<key>` answered from this node's caches, with no promise, no
-   * routing table and no map walk for the counter. What each step costs and why it stays (a hit costs
-   * about 15 µs of server CPU on the benchmark machine, most of it in the kernel and in Deno's HTTP
-   * layer, which a bare `Deno.serve` pays too; see docs/BENCHMARKS.md):
+   * routing table and no map walk for the counter. Most of a hit's CPU is spent in the kernel and in
+   * Deno's HTTP layer, which a bare `Deno.serve` pays too; distcache's own steps come to well under a
+   * microsecond (the profile in docs/BENCHMARKS.md). What each costs and why it stays:
    * - `req.method` and `req.url`: a call into Deno's HTTP layer for each, and a string; the URL names
    *   the group and key. Reads are open (no read token), so no credential is looked at.
    * - two `indexOf` and two `slice`: the group and key, still percent-encoded. A `%` anywhere sends the
@@ -312,8 +312,9 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
    * - the Response: Deno copies the lent bytes, and a header record with a content type and the expiry
    *   (users read the expiry; a `Headers` object or a list of pairs cost more than a record).
    *
-   * @returns The answer, or undefined when the request is not a hit: then nothing was counted yet and
-   * the general path takes it from the start.
+   * @returns The answer (a promise on a miss, which loads the key), or undefined when the URL is not a
+   * plain `/_cache/<group>/<key>` of a known group and a valid key: then nothing was counted yet, and the
+   * general path takes the request from the start and answers it, or explains what is wrong.
    */
   function hit(req: Request): Response | Promise<Response> | undefined {
     const url = req.url;
