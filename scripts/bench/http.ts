@@ -315,11 +315,15 @@ async function hitCostByKeys(value: Uint8Array, rows: string[][], notes: string[
       ]);
     });
     const scale = median(perRound(2));
+    const cpuPerRound = (i: number) =>
+      runs[i].map((r, round) => r.cpuPerRequest / runs[0][round].cpuPerRequest);
     notes.push(
       `1,000,000 keys / 1 key (req/s): ${spread(perRound(2))}, ${
         check("1M keys / 1 key", scale, TARGET_SCALE, true)
       }; ` +
-        `the median (min-max) over ${ROUNDS} rounds, each round running the four cases once in a rotating order.`,
+        `the median (min-max) over ${ROUNDS} rounds, each round running the four cases once in a rotating order. ` +
+        `Server CPU per hit against 1 key's, same rounds: 10,000 keys ${spread(cpuPerRound(1))}, ` +
+        `1,000,000 keys ${spread(cpuPerRound(2))}, the mix ${spread(cpuPerRound(3))}.`,
     );
     const errors = runs.flat().reduce((sum, r) => sum + r.errors, 0);
     notes.push(
