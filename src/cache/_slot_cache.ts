@@ -6,7 +6,8 @@
  * @module
  */
 import type { Cache, CacheOptions, CacheStats, EvictionReason } from "./policy.ts";
-import { keyBytes } from "./_key_bytes.ts";
+import type { SlotStore } from "./store/slot_store.ts";
+import { ObjectStore } from "./store/object_store.ts";
 
 /** Slots allocated before the first growth; byte-bounded caches cannot know their entry count ahead. */
 const INITIAL_SLOTS = 64;
@@ -15,7 +16,8 @@ const SWEEP_STEP = 2;
 
 /**
  * A bounded cache over slot arrays, with expiry, byte accounting and counters; subclasses choose the
- * eviction order. Slot 0 is the sentinel of a circular doubly linked list: `next[0]` is the newest entry
+ * eviction order, and a {@linkcode SlotStore} keeps the keys and values (JavaScript values by default,
+ * or bytes in slabs). Slot 0 is the sentinel of a circular doubly linked list: `next[0]` is the newest entry
  * and `prev[0]` the oldest, so linking and unlinking need no branches.
  *
  * `onEvict` runs synchronously, after the entry has left, in the middle of `get`, `set` or `delete`: it
@@ -41,9 +43,7 @@ export abstract class SlotCache<V> implements Cache<V> {
   /** Links toward newer entries. */
   protected prev: Uint32Array;
 
-  readonly #index = new Map<string, number>();
-  #keys: (string | undefined)[] = [undefined];
-  #values: (V | undefined)[] = [undefined];
+  readonly #store: SlotStore<V>;
   #expires: Float64Array;
   #sizes: Float64Array;
   /** Head of the free-slot stack threaded through `next`; 0 when empty. */
@@ -56,7 +56,6 @@ export abstract class SlotCache<V> implements Cache<V> {
 
   readonly #maxBytes: number;
   readonly #maxEntries: number;
-  readonly #sizeOf: (value: V) => number;
   readonly #onEvict: ((key: string, value: V, reason: EvictionReason) => void) | undefined;
   readonly #now: () => number;
 
@@ -73,19 +72,19 @@ export abstract class SlotCache<V> implements Cache<V> {
    * @throws {RangeError} When `maxBytes` is not positive or `maxEntries` is not a positive integer.
    */
   constructor(options: CacheOptions<V>) {
-    const { maxBytes, maxEntries = Infinity, sizeOf, onEvict, now = Date.now } = options;
+    const { maxBytes, maxEntries = Infinity, sizeOf, onEvict, now = Date.now, store } = options;
     if (typeof maxBytes !== "number" || !(maxBytes > 0)) {
       throw new RangeError(`maxBytes must be a positive number, got ${String(maxBytes)}`);
     }
     if (maxEntries !== Infinity && !(Number.isInteger(maxEntries) && maxEntries > 0)) {
       throw new RangeError(`maxEntries must be a positive integer, got ${String(maxEntries)}`);
     }
-    if (typeof sizeOf !== "function") {
+    if (store === undefined && typeof sizeOf !== "function") {
       throw new TypeError(`sizeOf must be a function returning a value's byte size, got ${typeof sizeOf}`);
     }
     this.#maxBytes = maxBytes;
     this.#maxEntries = maxEntries;
-    this.#sizeOf = sizeOf;
+    this.#store = store ?? new ObjectStore<V>(sizeOf!);
     this.#onEvict = onEvict;
     this.#now = now;
     const slots = Math.min(INITIAL_SLOTS, maxEntries + 1);
@@ -93,6 +92,7 @@ export abstract class SlotCache<V> implements Cache<V> {
     this.prev = new Uint32Array(slots);
     this.#expires = new Float64Array(slots);
     this.#sizes = new Float64Array(slots);
+    this.#store.resize(slots);
   }
 
   /** Marks the entry in `slot` as just used. */
@@ -103,10 +103,10 @@ export abstract class SlotCache<V> implements Cache<V> {
 
   /** Entries held (some may have expired and not yet been reclaimed). */
   get size(): number {
-    return this.#index.size;
+    return this.#store.size;
   }
 
-  /** Bytes held, keys and values together. */
+  /** Bytes held: keys and values, and what else the store counts per entry. */
   get bytes(): number {
     return this.#bytes;
   }
@@ -120,8 +120,8 @@ export abstract class SlotCache<V> implements Cache<V> {
    */
   get(key: string): V | undefined {
     this.#gets++;
-    const slot = this.#index.get(key);
-    if (slot === undefined) return undefined;
+    const slot = this.#store.find(key);
+    if (slot === 0) return undefined;
     const expiresAt = this.#expires[slot];
     if (expiresAt !== 0 && expiresAt <= this.#now()) {
       this.#remove(slot, "expired");
@@ -129,7 +129,7 @@ export abstract class SlotCache<V> implements Cache<V> {
     }
     this.#hits++;
     this.touch(slot);
-    return this.#values[slot];
+    return this.#store.value(slot, expiresAt);
   }
 
   /**
@@ -138,22 +138,24 @@ export abstract class SlotCache<V> implements Cache<V> {
    * since the caller asked for it to be replaced.
    *
    * @param key The key.
-   * @param value The value; its size is `sizeOf(value)` plus the key's UTF-8 length.
+   * @param value The value; its size is what the store counts for it (by default `sizeOf(value)` plus
+   * the key's UTF-8 length).
    * @param expiresAt Absolute expiry in epoch milliseconds, 0 (the default) for never.
    * @throws {RangeError} When `sizeOf` returns a negative number or NaN.
    */
   set(key: string, value: V, expiresAt = 0): void {
-    const size = keyBytes(key) + this.#sizeOf(value);
-    let slot = this.#index.get(key);
+    const store = this.#store;
+    let slot = store.find(key);
+    const size = store.cost(key, value);
     if (!(size <= this.#maxBytes && size >= 0)) {
       if (!(size >= 0)) throw new RangeError(`sizeOf must return a byte count >= 0, got ${size}`);
-      if (slot !== undefined) this.#remove(slot, "deleted");
+      if (slot !== 0) this.#remove(slot, "deleted");
       return;
     }
-    if (slot !== undefined) {
+    if (slot !== 0) {
       this.#bytes += size - this.#sizes[slot];
       this.#sizes[slot] = size;
-      this.#values[slot] = value;
+      store.replace(slot, value, expiresAt);
       this.#expiring += (expiresAt !== 0 ? 1 : 0) - (this.#expires[slot] !== 0 ? 1 : 0);
       this.#expires[slot] = expiresAt;
       this.touch(slot);
@@ -161,11 +163,9 @@ export abstract class SlotCache<V> implements Cache<V> {
       while (this.#bytes > this.#maxBytes) this.#evictOne();
       return;
     }
-    while (this.#index.size >= this.#maxEntries || this.#bytes + size > this.#maxBytes) this.#evictOne();
+    while (store.size >= this.#maxEntries || this.#bytes + size > this.#maxBytes) this.#evictOne();
     slot = this.#allocate();
-    this.#index.set(key, slot);
-    this.#keys[slot] = key;
-    this.#values[slot] = value;
+    store.insert(slot, key, value, expiresAt);
     this.#sizes[slot] = size;
     this.#expires[slot] = expiresAt;
     this.#bytes += size;
@@ -182,8 +182,8 @@ export abstract class SlotCache<V> implements Cache<V> {
    * @returns Whether a live entry was removed.
    */
   delete(key: string): boolean {
-    const slot = this.#index.get(key);
-    if (slot === undefined) return false;
+    const slot = this.#store.find(key);
+    if (slot === 0) return false;
     const expiresAt = this.#expires[slot];
     if (expiresAt !== 0 && expiresAt <= this.#now()) {
       this.#remove(slot, "expired");
@@ -198,12 +198,12 @@ export abstract class SlotCache<V> implements Cache<V> {
     const onEvict = this.#onEvict;
     const gone: [string, V][] = [];
     if (onEvict !== undefined) {
-      for (let s = this.next[0]; s !== 0; s = this.next[s]) gone.push([this.#keys[s]!, this.#values[s]!]);
+      for (let s = this.next[0]; s !== 0; s = this.next[s]) {
+        gone.push([this.#store.key(s), this.#store.take(s, this.#expires[s])]);
+      }
     }
-    this.#index.clear();
-    this.#keys = [undefined];
-    this.#values = [undefined];
     const slots = Math.min(INITIAL_SLOTS, this.#maxEntries + 1);
+    this.#store.clear(slots);
     this.next = new Uint32Array(slots);
     this.prev = new Uint32Array(slots);
     this.#expires = new Float64Array(slots);
@@ -241,7 +241,7 @@ export abstract class SlotCache<V> implements Cache<V> {
   stats(): CacheStats {
     return {
       bytes: this.#bytes,
-      items: this.#index.size,
+      items: this.#store.size,
       gets: this.#gets,
       hits: this.#hits,
       evictions: this.#evictions,
@@ -280,23 +280,23 @@ export abstract class SlotCache<V> implements Cache<V> {
   }
 
   #remove(slot: number, reason: EvictionReason): void {
-    const key = this.#keys[slot]!;
-    const value = this.#values[slot]!;
-    this.#index.delete(key);
+    const onEvict = this.#onEvict;
+    const store = this.#store;
+    // Read before the store forgets them, and only when someone is told.
+    const key = onEvict === undefined ? "" : store.key(slot);
+    const value = onEvict === undefined ? undefined : store.take(slot, this.#expires[slot]);
+    store.remove(slot);
     this.unlink(slot);
     this.#bytes -= this.#sizes[slot];
     if (this.#expires[slot] !== 0) {
       this.#expiring--;
       this.#expires[slot] = 0;
     }
-    // Drop the references so the garbage collector can reclaim them while the slot waits for reuse.
-    this.#keys[slot] = undefined;
-    this.#values[slot] = undefined;
     this.next[slot] = this.#free;
     this.#free = slot;
     if (reason === "evicted") this.#evictions++;
     else if (reason === "expired") this.#expirations++;
-    if (this.#onEvict !== undefined) this.#onEvict(key, value, reason);
+    if (onEvict !== undefined) onEvict(key, value as V, reason);
   }
 
   #allocate(): number {
@@ -322,6 +322,7 @@ export abstract class SlotCache<V> implements Cache<V> {
     const sizes = new Float64Array(slots);
     sizes.set(this.#sizes);
     this.#sizes = sizes;
+    this.#store.resize(slots);
     this.resized(slots, false);
   }
 

@@ -3,6 +3,7 @@
  * so callers choose one by name and never depend on how it evicts.
  * @module
  */
+import type { SlotStore } from "./store/slot_store.ts";
 
 /** Why an entry left the cache. */
 export type EvictionReason = "evicted" | "expired" | "deleted";
@@ -25,12 +26,20 @@ export interface CacheStats {
 
 /** Options every policy accepts. */
 export interface CacheOptions<V> {
-  /** Upper bound on key bytes plus value bytes; must be positive. */
+  /** Upper bound on the bytes entries cost (see `sizeOf` and `store`); must be positive. */
   maxBytes: number;
   /** Optional upper bound on the number of entries. */
   maxEntries?: number;
-  /** Byte size of a value; the key's UTF-8 length is added by the cache. */
-  sizeOf: (value: V) => number;
+  /**
+   * Byte size of a value; the key's UTF-8 length is added by the cache. Required unless `store` is given,
+   * which then counts what an entry costs.
+   */
+  sizeOf?: (value: V) => number;
+  /**
+   * Where keys and values live; default: JavaScript values in arrays, sized by `sizeOf`. One store
+   * serves one cache.
+   */
+  store?: SlotStore<V>;
   /**
    * Called after an entry leaves the cache, with the reason. Overwriting a key with `set` does not call
    * it; `delete` and `clear` call it with "deleted".

@@ -1,0 +1,38 @@
+/**
+ * The seam between a slot cache and where its keys and values live: the cache owns slot numbers, links,
+ * sizes and expiry; a store maps keys to slots and keeps each slot's key and value.
+ * @module
+ */
+
+/**
+ * Keys and values by slot number. A slot cache calls {@linkcode SlotStore.find} (or nothing) right before
+ * {@linkcode SlotStore.cost} and {@linkcode SlotStore.insert} for the same key, so a store may keep what
+ * `find` worked out about the key (its hash, its bytes) for them.
+ */
+export interface SlotStore<V> {
+  /** Entries held. */
+  readonly size: number;
+  /** The slot holding `key`, or 0 when there is none. */
+  find(key: string): number;
+  /**
+   * What storing `value` under `key` costs against the cache's byte bound: a store that keeps bytes
+   * counts everything an entry takes, not only the key and value.
+   */
+  cost(key: string, value: V): number;
+  /** Stores a new entry in the free `slot`. `expiresAt` is the cache's expiry for it. */
+  insert(slot: number, key: string, value: V, expiresAt: number): void;
+  /** Replaces the value of the entry in `slot`, whose key stays. */
+  replace(slot: number, value: V, expiresAt: number): void;
+  /** Forgets the entry in `slot`, which becomes free. */
+  remove(slot: number): void;
+  /** The key of the entry in `slot`. */
+  key(slot: number): string;
+  /** The value in `slot`, as a hit returns it; valid while the entry stays unchanged. */
+  value(slot: number, expiresAt: number): V;
+  /** The value in `slot`, in a form that outlives the entry (for eviction callbacks). */
+  take(slot: number, expiresAt: number): V;
+  /** Makes room for slots below `slots`, keeping what the slots below the old count hold. */
+  resize(slots: number): void;
+  /** Forgets every entry and starts again with room for `slots` slots. */
+  clear(slots: number): void;
+}
