@@ -146,7 +146,7 @@ export abstract class SlotCache<V> implements Cache<V> {
   set(key: string, value: V, expiresAt = 0): void {
     const store = this.#store;
     let slot = store.find(key);
-    const size = store.cost(key, value);
+    const size = store.cost(key, value, expiresAt);
     if (!(size <= this.#maxBytes && size >= 0)) {
       if (!(size >= 0)) throw new RangeError(`sizeOf must return a byte count >= 0, got ${size}`);
       if (slot !== 0) this.#remove(slot, "deleted");

@@ -11,6 +11,7 @@ import type { Cache, CacheStats } from "./policy.ts";
 import type { KeyFilter } from "./key_filter.ts";
 import { createCache } from "./policies.ts";
 import { Singleflight } from "./singleflight.ts";
+import { ByteStore } from "./store/byte_store.ts";
 
 /**
  * Loads a key from the source of truth. Resolves to null when the source has no such key; a
@@ -24,7 +25,10 @@ export interface GroupOptions {
   name: string;
   /** Loads keys this node owns (or must load because their owner failed). */
   getter: Getter;
-  /** Bytes for the main and hot cache together, keys included; a positive integer. */
+  /**
+   * Bytes for the main and hot cache together: every byte an entry takes (key, value, header, index and
+   * the store's slack; see {@linkcode ByteStore}); a positive integer.
+   */
   cacheBytes: number;
   /**
    * Share of `cacheBytes` for the hot cache of other nodes' keys, from 0 up to (not including) 1;
@@ -278,8 +282,9 @@ export class Group {
     this.#freshness = freshness.enabled ? freshness : undefined;
     this.#aheadMs = refreshAheadMs;
     const hotBytes = Math.floor(cacheBytes * hotCacheFraction);
+    // Values live as bytes in the caches' own stores, so what the caches count is the memory they take.
     const cacheOf = (maxBytes: number, clock: () => number) =>
-      createCache<Entry>(policy, { maxBytes, sizeOf: entryBytes, now: clock });
+      createCache<Entry>(policy, { maxBytes, store: new ByteStore(maxBytes), now: clock });
     const mainClock = this.#freshness === undefined ? now : () => this.#mainClock = now();
     this.#main = cacheOf(cacheBytes - hotBytes, mainClock);
     this.#hot = hotBytes > 0 ? cacheOf(hotBytes, now) : undefined;
@@ -305,12 +310,16 @@ export class Group {
    */
   get(key: string, options: { local?: boolean } = {}): Promise<ByteView | null> {
     const cached = this.getCached(key);
-    return cached !== undefined ? Promise.resolve(cached) : this.load(key, options);
+    return cached !== undefined ? Promise.resolve(detached(cached)) : this.load(key, options);
   }
 
   /**
    * The first half of {@linkcode get}, without waiting: counts a get and answers from this node's
    * caches alone, so a server can answer a hit without a promise in between.
+   *
+   * The value borrows the cache's bytes, without a copy: read it at once (as `new Response(bytes)`
+   * does, copying them), before anything can write to this group. A value kept across an `await` must
+   * be detached ({@linkcode ByteView.detach}); a borrowed value read after its entry changed throws.
    *
    * @param key The key.
    * @returns The value, null for a remembered "not found", or undefined when the key must be loaded:
@@ -369,7 +378,7 @@ export class Group {
     const batches = new Map<PeerClient, PeerBatch>();
     const outcomes = keys.map((key) => {
       const cached = this.getCached(key);
-      if (cached !== undefined) return Promise.resolve(cached);
+      if (cached !== undefined) return Promise.resolve(detached(cached));
       if (options.local) return this.#loadLocally(key, true);
       return this.#fetches.do(key, () => this.#fetchBatched(key, batches)).then(({ value, shared }) => {
         if (shared) this.#stats.loadsDeduped++;
@@ -611,7 +620,8 @@ export class Group {
     if (this.#freshness === undefined || this.#freshness.staleIfErrorMs === 0) return undefined;
     const kept = this.#main.get(key);
     if (kept === undefined || kept === null) return undefined;
-    return this.#freshness.mayServeStale(kept.expiresAt, this.#now()) ? kept : undefined;
+    // Answered through a promise, so a copy that outlives later writes to the cache.
+    return this.#freshness.mayServeStale(kept.expiresAt, this.#now()) ? kept.detach() : undefined;
   }
 
   /**
@@ -631,7 +641,7 @@ export class Group {
   async #fetch(key: string): Promise<Entry> {
     // An earlier flight may have filled the caches between this get's lookup and its flight starting.
     const cached = this.#lookup(key);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return detached(cached);
     const peer = this.#peers.pickPeer(key);
     if (peer === undefined) return this.#loadLocally(key, true);
     return await this.#fromOwner(key, () => peer.get(this.name, key));
@@ -678,7 +688,7 @@ export class Group {
   async #callGetter(key: string, owned: boolean, recheck: boolean): Promise<Entry> {
     if (recheck) {
       const cached = this.#lookup(key);
-      if (cached !== undefined) return cached;
+      if (cached !== undefined) return detached(cached);
     }
     // Checked where the source would be read, so a key set on its owner alone is never ruled out by
     // another node; and not remembered, so a flood of unknown keys takes no cache room.
@@ -779,8 +789,9 @@ export class Group {
   }
 }
 
-function entryBytes(entry: Entry): number {
-  return entry === null ? 0 : entry.byteLength;
+/** A cached entry in a form that outlives later writes to the cache, for answers that go through a promise. */
+function detached(entry: Entry): Entry {
+  return entry === null ? null : entry.detach();
 }
 
 function requireInteger(field: string, value: unknown, min: 0 | 1): void {

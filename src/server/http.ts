@@ -228,7 +228,8 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
     const body = await readBody(req, deps.maxValueBytes);
     if (!body) return text(413, `value exceeds the limit of ${deps.maxValueBytes} bytes`);
     const ttlMs = Number(ttlHeader);
-    await group.set(key, ByteView.of(body), { ttlMs: ttlMs === 0 ? undefined : ttlMs, local });
+    // The body is ours alone: the view takes it without a copy, and the cache copies it into its store.
+    await group.set(key, ByteView.adopt(body), { ttlMs: ttlMs === 0 ? undefined : ttlMs, local });
     return new Response(null, { status: 204 });
   }
 

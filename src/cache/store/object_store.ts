@@ -17,7 +17,7 @@ import { keyBytes } from "../_key_bytes.ts";
  * store.resize(4);
  * store.insert(1, "k", "value", 0);
  * store.find("k"); // 1
- * store.cost("k", "value"); // 6
+ * store.cost("k", "value", 0); // 6
  * ```
  */
 export class ObjectStore<V> implements SlotStore<V> {
@@ -46,7 +46,7 @@ export class ObjectStore<V> implements SlotStore<V> {
   }
 
   /** The key's UTF-8 length plus `sizeOf(value)`. */
-  cost(key: string, value: V): number {
+  cost(key: string, value: V, _expiresAt: number): number {
     return keyBytes(key) + this.#sizeOf(value);
   }
 

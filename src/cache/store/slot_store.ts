@@ -18,7 +18,7 @@ export interface SlotStore<V> {
    * What storing `value` under `key` costs against the cache's byte bound: a store that keeps bytes
    * counts everything an entry takes, not only the key and value.
    */
-  cost(key: string, value: V): number;
+  cost(key: string, value: V, expiresAt: number): number;
   /** Stores a new entry in the free `slot`. `expiresAt` is the cache's expiry for it. */
   insert(slot: number, key: string, value: V, expiresAt: number): void;
   /** Replaces the value of the entry in `slot`, whose key stays. */

@@ -1,0 +1,278 @@
+/**
+ * A log of variable-sized records in a few large byte segments, addressed by slot number, that keeps its
+ * garbage bounded by moving live records out of the emptiest segments (a log-structured allocator, as
+ * freecache and bigcache keep entries in byte arenas the garbage collector never walks).
+ * @module
+ */
+
+/** Bytes of a record's header: the owning slot (0 once the record is dead) and the payload's length. */
+export const RECORD_HEADER = 8;
+/**
+ * Garbage the log may hold, as a share of its live record bytes (1 / 2^3): past it, a new segment is
+ * opened only after cleaning one. A larger share cleans less often and costs more memory.
+ */
+const GARBAGE_SHIFT = 3;
+/** Segments beyond the garbage share: the one being filled and the one cleaning moves records into. */
+const WORKING_SEGMENTS = 2;
+/** Empty segments kept for reuse rather than given back, so a steady churn allocates nothing. */
+const SPARE_SEGMENTS = 2;
+/** Cleanings one append may run before it opens a segment anyway (only reached when garbage is scattered). */
+const MAX_CLEANINGS = 8;
+
+/**
+ * Bytes a record of `payload` bytes takes: header and payload, rounded up to 8 so every header is aligned.
+ *
+ * @param payload The payload's length.
+ * @returns The record's length.
+ * @example
+ * ```ts
+ * import { recordBytes } from "./_segment_log.ts";
+ * recordBytes(100); // 112
+ * ```
+ */
+export function recordBytes(payload: number): number {
+  return (RECORD_HEADER + payload + 7) & ~7;
+}
+
+/**
+ * Records by slot in segments of `segmentBytes` (a record larger than a quarter of that gets a segment
+ * of its own). Appends go to the head segment. Freeing a record only marks it dead; once the segments
+ * would hold more than the live bytes plus an eighth, the segment with the fewest live bytes is
+ * cleaned: its live records move to the head, their slots' positions follow, and it is reused. So the
+ * bytes held stay within `liveBytes * 9/8` plus four segments (two working, two spare).
+ *
+ * A record's payload is written by the caller at `offsetOf(slot) + RECORD_HEADER` in `bytesOf(slot)`,
+ * right after {@linkcode SegmentLog.append}; a later append may move it, so positions are looked up
+ * each time.
+ *
+ * @example
+ * ```ts
+ * import { RECORD_HEADER, SegmentLog } from "./_segment_log.ts";
+ * const log = new SegmentLog(4096, 8);
+ * log.append(1, 3);
+ * log.bytesOf(1).set([1, 2, 3], log.offsetOf(1) + RECORD_HEADER);
+ * log.liveBytes; // 16
+ * log.free(1);
+ * log.liveBytes; // 0
+ * ```
+ */
+export class SegmentLog {
+  /** Bytes of an ordinary segment. */
+  readonly segmentBytes: number;
+  /** Records larger than this get a segment of their own. */
+  readonly largeBytes: number;
+  /** Per slot: the segment and offset of its record. */
+  #segs: Uint32Array;
+  #offs: Uint32Array;
+  /** Per segment id (undefined: id free): its bytes, the same as words, its write end and live bytes. */
+  readonly #buffers: (Uint8Array<ArrayBuffer> | undefined)[] = [];
+  readonly #words: (Uint32Array | undefined)[] = [];
+  readonly #end: number[] = [];
+  readonly #live: number[] = [];
+  readonly #large: boolean[] = [];
+  readonly #freeIds: number[] = [];
+  readonly #spares: Uint8Array<ArrayBuffer>[] = [];
+  /** The segment appends go to; -1 when none is open. */
+  #head = -1;
+  #liveBytes = 0;
+  #heldBytes = 0;
+  #cleanings = 0;
+  #movedBytes = 0;
+
+  /**
+   * Makes an empty log.
+   *
+   * @param segmentBytes Bytes of an ordinary segment, a multiple of 8.
+   * @param slots Slots to make room for at first.
+   */
+  constructor(segmentBytes: number, slots: number) {
+    if (!(Number.isInteger(segmentBytes) && segmentBytes >= 64 && segmentBytes % 8 === 0)) {
+      throw new RangeError(`segmentBytes must be a multiple of 8 of at least 64, got ${segmentBytes}`);
+    }
+    this.segmentBytes = segmentBytes;
+    this.largeBytes = segmentBytes >>> 2;
+    this.#segs = new Uint32Array(slots);
+    this.#offs = new Uint32Array(slots);
+  }
+
+  /** Bytes of the live records. */
+  get liveBytes(): number {
+    return this.#liveBytes;
+  }
+
+  /** Bytes of the segments in use, spares not included. */
+  get heldBytes(): number {
+    return this.#heldBytes;
+  }
+
+  /** Bytes of the empty segments kept for reuse. */
+  get spareBytes(): number {
+    return this.#spares.length * this.segmentBytes;
+  }
+
+  /** Segments cleaned so far, and the bytes cleaning moved. */
+  get cleanings(): { count: number; movedBytes: number } {
+    return { count: this.#cleanings, movedBytes: this.#movedBytes };
+  }
+
+  /** Makes room for slots below `slots`, keeping the positions of those below the old count. */
+  resize(slots: number): void {
+    if (slots <= this.#segs.length) return;
+    const segs = new Uint32Array(slots);
+    segs.set(this.#segs);
+    this.#segs = segs;
+    const offs = new Uint32Array(slots);
+    offs.set(this.#offs);
+    this.#offs = offs;
+  }
+
+  /** The segment bytes that hold `slot`'s record. */
+  bytesOf(slot: number): Uint8Array<ArrayBuffer> {
+    return this.#buffers[this.#segs[slot]]!;
+  }
+
+  /** Where `slot`'s record starts in {@linkcode bytesOf}. */
+  offsetOf(slot: number): number {
+    return this.#offs[slot];
+  }
+
+  /** The payload length of `slot`'s record. */
+  payloadOf(slot: number): number {
+    return this.#words[this.#segs[slot]]![(this.#offs[slot] >>> 2) + 1];
+  }
+
+  /**
+   * Places a record of `payload` bytes for `slot`, which must hold none. May move other records first.
+   *
+   * @param slot The owning slot, not 0.
+   * @param payload The payload's length in bytes.
+   */
+  append(slot: number, payload: number): void {
+    const size = recordBytes(payload);
+    this.#liveBytes += size;
+    let id: number;
+    let off = 0;
+    if (size > this.largeBytes) {
+      id = this.#open(size, true);
+    } else {
+      id = this.#head;
+      if (id === -1 || this.#end[id] + size > this.segmentBytes) id = this.#makeRoom(size);
+      off = this.#end[id];
+    }
+    this.#end[id] = off + size;
+    this.#live[id] += size;
+    const words = this.#words[id]!;
+    words[off >>> 2] = slot;
+    words[(off >>> 2) + 1] = payload;
+    this.#segs[slot] = id;
+    this.#offs[slot] = off;
+  }
+
+  /** Marks `slot`'s record dead; a segment left with no live record is reused at once. */
+  free(slot: number): void {
+    const id = this.#segs[slot];
+    const off = this.#offs[slot];
+    const words = this.#words[id]!;
+    const size = recordBytes(words[(off >>> 2) + 1]);
+    words[off >>> 2] = 0;
+    this.#liveBytes -= size;
+    if ((this.#live[id] -= size) !== 0) return;
+    if (id === this.#head) this.#end[id] = 0;
+    else this.#release(id);
+  }
+
+  /** Forgets every record and gives back every segment. */
+  clear(): void {
+    this.#buffers.length = this.#words.length = this.#end.length = this.#live.length = 0;
+    this.#large.length = this.#freeIds.length = this.#spares.length = 0;
+    this.#head = -1;
+    this.#liveBytes = this.#heldBytes = 0;
+  }
+
+  /** Opens a new head for a record of `size`, cleaning segments first while the log holds too much garbage. */
+  #makeRoom(size: number): number {
+    for (let i = 0; i < MAX_CLEANINGS; i++) {
+      const allowed = this.#liveBytes + Math.floor(this.#liveBytes / (1 << GARBAGE_SHIFT)) +
+        WORKING_SEGMENTS * this.segmentBytes;
+      if (this.#heldBytes + this.segmentBytes <= allowed) break;
+      const victim = this.#emptiest();
+      if (victim === -1) break;
+      this.#clean(victim);
+      const head = this.#head;
+      if (head !== -1 && this.#end[head] + size <= this.segmentBytes) return head;
+    }
+    return this.#openHead();
+  }
+
+  /** The ordinary segment other than the head with the fewest live bytes, or -1 when none has garbage. */
+  #emptiest(): number {
+    let best = -1;
+    let bestLive = this.segmentBytes;
+    const buffers = this.#buffers;
+    for (let id = 0; id < buffers.length; id++) {
+      if (buffers[id] === undefined || this.#large[id] || id === this.#head) continue;
+      if (this.#live[id] < bestLive) {
+        bestLive = this.#live[id];
+        best = id;
+      }
+    }
+    return best;
+  }
+
+  /** Moves the live records of segment `id` to the head, then reuses it. */
+  #clean(id: number): void {
+    const words = this.#words[id]!;
+    const bytes = this.#buffers[id]!;
+    const end = this.#end[id];
+    const segs = this.#segs;
+    const offs = this.#offs;
+    for (let off = 0; off < end;) {
+      const slot = words[off >>> 2];
+      const size = recordBytes(words[(off >>> 2) + 1]);
+      if (slot !== 0 && segs[slot] === id && offs[slot] === off) {
+        let head = this.#head;
+        if (head === -1 || this.#end[head] + size > this.segmentBytes) head = this.#openHead();
+        const at = this.#end[head];
+        this.#buffers[head]!.set(bytes.subarray(off, off + size), at);
+        this.#end[head] = at + size;
+        this.#live[head] += size;
+        segs[slot] = head;
+        offs[slot] = at;
+        this.#movedBytes += size;
+      }
+      off += size;
+    }
+    this.#cleanings++;
+    this.#live[id] = 0;
+    this.#release(id);
+  }
+
+  /** Closes the head (its unused tail becomes garbage) and opens an empty ordinary segment as the head. */
+  #openHead(): number {
+    const old = this.#head;
+    this.#head = -1;
+    if (old !== -1 && this.#live[old] === 0) this.#release(old);
+    return (this.#head = this.#open(this.segmentBytes, false));
+  }
+
+  #open(bytes: number, large: boolean): number {
+    const buffer = (!large && this.#spares.pop()) || new Uint8Array(bytes);
+    const id = this.#freeIds.pop() ?? this.#buffers.length;
+    this.#buffers[id] = buffer;
+    this.#words[id] = new Uint32Array(buffer.buffer);
+    this.#end[id] = 0;
+    this.#live[id] = 0;
+    this.#large[id] = large;
+    this.#heldBytes += buffer.byteLength;
+    return id;
+  }
+
+  #release(id: number): void {
+    const buffer = this.#buffers[id]!;
+    this.#heldBytes -= buffer.byteLength;
+    if (!this.#large[id] && this.#spares.length < SPARE_SEGMENTS) this.#spares.push(buffer);
+    this.#buffers[id] = undefined;
+    this.#words[id] = undefined;
+    this.#freeIds.push(id);
+  }
+}

@@ -1,0 +1,298 @@
+/**
+ * The store of a group's cached values: keys and values as bytes in a few large segments, found through
+ * an index of integers, with each entry's header in typed arrays. No object per entry, so a cache of
+ * millions of entries gives the garbage collector nothing to walk, and its bytes are what it counts.
+ * @module
+ */
+import { ByteView, type ByteSource } from "../byte_view.ts";
+import { murmur3 } from "../_hash.ts";
+import { keyBytes } from "../_key_bytes.ts";
+import { KeyIndex } from "./_key_index.ts";
+import { RECORD_HEADER, recordBytes, SegmentLog } from "./_segment_log.ts";
+import type { SlotStore } from "./slot_store.ts";
+
+/** A cached value, or null for a remembered "the source has no such key". */
+export type StoredValue = ByteView | null;
+
+/**
+ * Bytes an entry costs outside its record, counted against the cache's bound: per slot, the cache's
+ * links, size and expiry (24), this store's hash, length and generation (12), the record's position
+ * (8), the index (4 to 16 after it doubles: 16), and an eviction policy's own state (up to 8: LFU's
+ * count; W-TinyLFU's 4 of meta and 2 to 4 of sketch).
+ */
+export const ENTRY_OVERHEAD = 24 + 12 + 8 + 16 + 8;
+
+/** Flags in a slot's length word; the rest is the value's byte length. */
+const NULL_VALUE = 0x80000000;
+/** The value's own expiry differs from the entry's and is kept in the record, before the key. */
+const OWN_EXPIRY = 0x40000000;
+const LENGTH_MASK = 0x3fffffff;
+/** The largest value the length word holds. */
+const MAX_VALUE_BYTES = LENGTH_MASK;
+
+const MAX_SEGMENT = 1 << 20;
+const MIN_SEGMENT = 4096;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * The segment size for a cache bound: about 1/64 of it, a power of two from 4 KiB to 1 MiB, so a
+ * small cache does not reserve a large segment and a large one cleans in steps of at most 1 MiB.
+ *
+ * @param maxBytes The cache's byte bound.
+ * @returns Bytes per segment.
+ * @example
+ * ```ts
+ * import { segmentBytesFor } from "./byte_store.ts";
+ * segmentBytesFor(256 << 20); // 1048576
+ * ```
+ */
+export function segmentBytesFor(maxBytes: number): number {
+  let bytes = MIN_SEGMENT;
+  while (bytes < MAX_SEGMENT && bytes * 128 <= maxBytes) bytes *= 2;
+  return bytes;
+}
+
+/**
+ * Keys and values (or null) as bytes. A record is the key's UTF-8 bytes and the value's bytes (plus the
+ * value's own expiry when it differs from the entry's) in a {@linkcode SegmentLog}; per slot, typed
+ * arrays hold the key's hash, the value's length and flags, and a generation that changes whenever the
+ * slot's record is replaced or freed.
+ *
+ * A hit returns a view that borrows the record's bytes ({@linkcode ByteView.borrow}): it costs one small
+ * object and no copy, and reads the record's current position each time, so cleaning may move it. Once
+ * the entry is replaced, evicted or deleted the generation differs and the view refuses to read.
+ *
+ * An entry costs its record (header, key, value, rounded up to 8), an eighth more for the garbage the
+ * log may hold, and {@linkcode ENTRY_OVERHEAD}: all the memory it takes, so the cache's byte bound
+ * bounds the memory of the store (give or take four segments).
+ *
+ * @example
+ * ```ts
+ * import { ByteStore } from "./byte_store.ts";
+ * import { LruCache } from "../lru.ts";
+ * import { ByteView } from "../byte_view.ts";
+ * const cache = new LruCache<ByteView | null>({ maxBytes: 1 << 20, store: new ByteStore(1 << 20) });
+ * cache.set("k", ByteView.of("hello"));
+ * cache.get("k")?.toString(); // "hello"
+ * ```
+ */
+export class ByteStore implements SlotStore<StoredValue>, ByteSource {
+  readonly #log: SegmentLog;
+  readonly #index = new KeyIndex();
+  #hashes: Uint32Array;
+  #lengths: Uint32Array;
+  /** Changes when a slot's record is replaced or freed, and never goes back, not even on clear. */
+  #generations: Uint32Array;
+  /** The key `find` last looked up, its hash and UTF-8 length, for `cost` and `insert` right after. */
+  #lastKey = "";
+  #lastHash = 0;
+  #lastLength = 0;
+  /** Encoded non-ASCII keys, and a key being rewritten with its entry's new value. */
+  #scratch = new Uint8Array(256);
+  readonly #number = new Float64Array(1);
+  readonly #numberBytes = new Uint8Array(this.#number.buffer);
+
+  /**
+   * Makes an empty store.
+   *
+   * @param maxBytes The bound of the cache it serves, which sizes its segments.
+   * @param slots Slots to make room for at first.
+   */
+  constructor(maxBytes: number, slots = 64) {
+    this.#log = new SegmentLog(segmentBytesFor(maxBytes), slots);
+    this.#hashes = new Uint32Array(slots);
+    this.#lengths = new Uint32Array(slots);
+    this.#generations = new Uint32Array(slots);
+  }
+
+  /** Entries held. */
+  get size(): number {
+    return this.#index.count;
+  }
+
+  /**
+   * What the store holds, in bytes: live records, segments in use and spare, and the per-slot arrays
+   * and index (the arrays as allocated, including slots not yet used).
+   */
+  memory(): { records: number; segments: number; spare: number; index: number; cleanings: number } {
+    const log = this.#log;
+    return {
+      records: log.liveBytes,
+      segments: log.heldBytes,
+      spare: log.spareBytes,
+      index: this.#index.bytes + this.#hashes.byteLength * 5,
+      cleanings: log.cleanings.count,
+    };
+  }
+
+  /** The slot holding `key`, or 0. */
+  find(key: string): number {
+    const hash = murmur3(key);
+    const length = keyBytes(key);
+    this.#lastKey = key;
+    this.#lastHash = hash;
+    this.#lastLength = length;
+    const { table, mask } = this.#index;
+    const hashes = this.#hashes;
+    for (let i = hash & mask;; i = (i + 1) & mask) {
+      const slot = table[i];
+      if (slot === 0) return 0;
+      if (hashes[slot] === hash && this.#keyIs(slot, key, length)) return slot;
+    }
+  }
+
+  /** The record's bytes, an eighth of them for the log's garbage, and {@linkcode ENTRY_OVERHEAD}. */
+  cost(key: string, value: StoredValue, expiresAt: number): number {
+    if (key !== this.#lastKey) this.#remember(key);
+    if (value !== null && value.byteLength > MAX_VALUE_BYTES) return Infinity;
+    const own = value !== null && value.expiresAt !== expiresAt ? 8 : 0;
+    const record = recordBytes(own + this.#lastLength + (value === null ? 0 : value.byteLength));
+    return record + Math.ceil(record / 8) + ENTRY_OVERHEAD;
+  }
+
+  /** Writes a new entry's record and indexes it. */
+  insert(slot: number, key: string, value: StoredValue, expiresAt: number): void {
+    if (key !== this.#lastKey) this.#remember(key);
+    this.#hashes[slot] = this.#lastHash;
+    this.#write(slot, key, this.#lastLength, value, expiresAt);
+    this.#index.insert(slot, this.#hashes);
+  }
+
+  /** Writes a new record for the entry in `slot`, with its key, and frees the old one. */
+  replace(slot: number, value: StoredValue, expiresAt: number): void {
+    // A view borrowed from this very entry must be read before its record is freed.
+    const owned = value !== null && value.borrowed ? value.detach() : value;
+    const length = this.#keyLength(slot);
+    if (this.#scratch.length < length) this.#scratch = new Uint8Array(length * 2);
+    const start = this.#keyStart(slot);
+    this.#scratch.set(this.#log.bytesOf(slot).subarray(start, start + length));
+    this.#log.free(slot);
+    this.#generations[slot]++;
+    this.#write(slot, undefined, length, owned, expiresAt);
+    this.#lastKey = "";
+  }
+
+  /** Frees the record and the index entry of `slot`. */
+  remove(slot: number): void {
+    this.#index.remove(slot, this.#hashes);
+    this.#log.free(slot);
+    this.#generations[slot]++;
+    this.#lengths[slot] = 0;
+  }
+
+  /** Decodes the key in `slot`. */
+  key(slot: number): string {
+    const start = this.#keyStart(slot);
+    return decoder.decode(this.#log.bytesOf(slot).subarray(start, start + this.#keyLength(slot)));
+  }
+
+  /**
+   * A hit's value: null, or a view borrowing the record's bytes. Costs one small object: no copy, and
+   * the bytes are found again (a shift and three array reads) each time the view is read.
+   */
+  value(slot: number, expiresAt: number): StoredValue {
+    const word = this.#lengths[slot];
+    if ((word & NULL_VALUE) !== 0) return null;
+    const own = (word & OWN_EXPIRY) !== 0 ? this.#ownExpiry(slot) : expiresAt;
+    return ByteView.borrow(this, slot, this.#generations[slot], word & LENGTH_MASK, own);
+  }
+
+  /** The value in `slot` as a copy that outlives the entry. */
+  take(slot: number, expiresAt: number): StoredValue {
+    return this.value(slot, expiresAt)?.detach() ?? null;
+  }
+
+  /** The value bytes of `slot` while its generation is still `generation`. */
+  bytesOf(slot: number, generation: number): Uint8Array<ArrayBuffer> | undefined {
+    if (this.#generations[slot] !== generation) return undefined;
+    const start = this.#keyStart(slot) + this.#keyLength(slot);
+    return this.#log.bytesOf(slot).subarray(start, start + (this.#lengths[slot] & LENGTH_MASK));
+  }
+
+  /** Makes room for slots below `slots`. */
+  resize(slots: number): void {
+    if (slots <= this.#hashes.length) return;
+    this.#log.resize(slots);
+    const hashes = new Uint32Array(slots);
+    hashes.set(this.#hashes);
+    this.#hashes = hashes;
+    const lengths = new Uint32Array(slots);
+    lengths.set(this.#lengths);
+    this.#lengths = lengths;
+    const generations = new Uint32Array(slots);
+    generations.set(this.#generations);
+    this.#generations = generations;
+  }
+
+  /** Forgets every entry; every slot's generation moves on, so no view borrowed before reads again. */
+  clear(_slots: number): void {
+    this.#log.clear();
+    this.#index.clear();
+    this.#lengths.fill(0);
+    const generations = this.#generations;
+    for (let s = 0; s < generations.length; s++) generations[s]++;
+    this.#lastKey = "";
+  }
+
+  #remember(key: string): void {
+    this.#lastKey = key;
+    this.#lastHash = murmur3(key);
+    this.#lastLength = keyBytes(key);
+  }
+
+  /** Appends the record of `slot`: its own expiry if any, the key (from `key`, or the scratch), the value. */
+  #write(slot: number, key: string | undefined, keyLength: number, value: StoredValue, expiresAt: number): void {
+    const source = value !== null && value.borrowed ? value.detach() : value;
+    const valueLength = source === null ? 0 : source.byteLength;
+    const own = source !== null && source.expiresAt !== expiresAt;
+    const log = this.#log;
+    log.append(slot, (own ? 8 : 0) + keyLength + valueLength);
+    this.#lengths[slot] = source === null ? NULL_VALUE : valueLength | (own ? OWN_EXPIRY : 0);
+    const bytes = log.bytesOf(slot);
+    let at = log.offsetOf(slot) + RECORD_HEADER;
+    if (own) {
+      this.#number[0] = source.expiresAt;
+      bytes.set(this.#numberBytes, at);
+      at += 8;
+    }
+    if (key === undefined) bytes.set(this.#scratch.subarray(0, keyLength), at);
+    else if (keyLength === key.length) {
+      for (let i = 0; i < keyLength; i++) bytes[at + i] = key.charCodeAt(i);
+    } else encoder.encodeInto(key, bytes.subarray(at, at + keyLength));
+    at += keyLength;
+    if (source !== null) source.withBytes((value) => bytes.set(value, at));
+  }
+
+  /** Whether `slot` holds `key`, whose UTF-8 length is `length`. */
+  #keyIs(slot: number, key: string, length: number): boolean {
+    if (this.#keyLength(slot) !== length) return false;
+    const bytes = this.#log.bytesOf(slot);
+    const start = this.#keyStart(slot);
+    if (length === key.length) {
+      for (let i = 0; i < length; i++) if (bytes[start + i] !== key.charCodeAt(i)) return false;
+      return true;
+    }
+    if (this.#scratch.length < length) this.#scratch = new Uint8Array(length * 2);
+    encoder.encodeInto(key, this.#scratch);
+    for (let i = 0; i < length; i++) if (bytes[start + i] !== this.#scratch[i]) return false;
+    return true;
+  }
+
+  #keyStart(slot: number): number {
+    return this.#log.offsetOf(slot) + RECORD_HEADER + ((this.#lengths[slot] & OWN_EXPIRY) !== 0 ? 8 : 0);
+  }
+
+  #keyLength(slot: number): number {
+    const word = this.#lengths[slot];
+    const own = (word & OWN_EXPIRY) !== 0 ? 8 : 0;
+    return this.#log.payloadOf(slot) - own - ((word & NULL_VALUE) !== 0 ? 0 : word & LENGTH_MASK);
+  }
+
+  #ownExpiry(slot: number): number {
+    const at = this.#log.offsetOf(slot) + RECORD_HEADER;
+    this.#numberBytes.set(this.#log.bytesOf(slot).subarray(at, at + 8));
+    return this.#number[0];
+  }
+}
