@@ -183,7 +183,11 @@ export class SegmentLog {
 
   /** Forgets every record and gives back every segment. */
   clear(): void {
-    this.#buffers.length = this.#words.length = this.#end.length = this.#live.length = 0;
+    this.#buffers.length =
+      this.#words.length =
+      this.#end.length =
+      this.#live.length =
+        0;
     this.#large.length = this.#freeIds.length = this.#spares.length = 0;
     this.#head = -1;
     this.#liveBytes = this.#heldBytes = 0;

@@ -4,7 +4,7 @@
  * millions of entries gives the garbage collector nothing to walk, and its bytes are what it counts.
  * @module
  */
-import { ByteView, type ByteSource } from "../byte_view.ts";
+import { type ByteSource, ByteView } from "../byte_view.ts";
 import { murmur3 } from "../_hash.ts";
 import { keyBytes } from "../_key_bytes.ts";
 import { KeyIndex } from "./_key_index.ts";
@@ -243,7 +243,13 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
   }
 
   /** Appends the record of `slot`: its own expiry if any, the key (from `key`, or the scratch), the value. */
-  #write(slot: number, key: string | undefined, keyLength: number, value: StoredValue, expiresAt: number): void {
+  #write(
+    slot: number,
+    key: string | undefined,
+    keyLength: number,
+    value: StoredValue,
+    expiresAt: number,
+  ): void {
     const source = value !== null && value.borrowed ? value.detach() : value;
     const valueLength = source === null ? 0 : source.byteLength;
     const own = source !== null && source.expiresAt !== expiresAt;

@@ -1,0 +1,175 @@
+import assert from "node:assert/strict";
+import { ByteView } from "../../../src/cache/byte_view.ts";
+import { createCache, policies } from "../../../src/cache/policies.ts";
+import type { Cache } from "../../../src/cache/policy.ts";
+import { ByteStore, ENTRY_OVERHEAD, segmentBytesFor } from "../../../src/cache/store/byte_store.ts";
+import { random } from "../_random.ts";
+
+const MAX_BYTES = 64 * 1024;
+const SEGMENT = segmentBytesFor(MAX_BYTES);
+
+/** A value's bytes, derived from its key and version, so a value under the wrong key or a torn one shows. */
+function valueBytes(key: string, version: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let h = version * 2654435761;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
+  for (let i = 0; i < length; i++) out[i] = (h >>> (i % 24)) + i;
+  return out;
+}
+
+interface Model {
+  bytes: Uint8Array | null;
+  /** The entry's expiry in the cache, and the expiry the value carries (may differ, as hot copies do). */
+  expiresAt: number;
+  valueExpiresAt: number;
+}
+
+function makeCache(policy: string, store: ByteStore, model: Map<string, Model>, clock: () => number) {
+  return createCache<ByteView | null>(policy, {
+    maxBytes: MAX_BYTES,
+    store,
+    now: clock,
+    onEvict: (key, value, reason) => {
+      const entry = model.get(key);
+      assert.ok(entry !== undefined, `${policy}: ${key} reported ${reason} but was not cached`);
+      // The value handed to onEvict outlives the entry and holds the bytes it held.
+      if (entry.bytes === null) assert.equal(value, null);
+      else assert.deepEqual(value!.toBytes(), entry.bytes);
+      if (reason === "expired") assert.ok(entry.expiresAt !== 0 && entry.expiresAt <= clock());
+      model.delete(key);
+    },
+  });
+}
+
+function expectEntry(
+  cache: Cache<ByteView | null>,
+  key: string,
+  entry: Model | undefined,
+  now: number,
+): void {
+  const got = cache.get(key);
+  if (entry === undefined || (entry.expiresAt !== 0 && entry.expiresAt <= now)) {
+    assert.equal(got, undefined, `${key}: expected nothing`);
+    return;
+  }
+  if (entry.bytes === null) {
+    assert.equal(got, null, `${key}: expected the negative entry`);
+    return;
+  }
+  assert.ok(got instanceof ByteView, `${key}: lost`);
+  assert.deepEqual(got.toBytes(), entry.bytes, `${key}: corrupted`);
+  assert.equal(got.expiresAt, entry.valueExpiresAt, `${key}: wrong value expiry`);
+}
+
+for (const policy of Object.keys(policies)) {
+  Deno.test(`ByteStore under ${policy}: random set/delete/expire/evict keep every value byte for byte`, () => {
+    for (const seed of [7, 8]) {
+      const rand = random(seed);
+      let clock = 1_000_000;
+      const model = new Map<string, Model>();
+      const store = new ByteStore(MAX_BYTES);
+      const cache = makeCache(policy, store, model, () => clock);
+      const keys: string[] = [];
+      for (let i = 0; i < 400; i++) keys.push(i % 17 === 0 ? `clé-${i}-€` : `k${i}`);
+      let version = 0;
+      let peakSegments = 0;
+      for (let step = 0; step < 6_000; step++) {
+        const key = keys[Math.floor(rand() * keys.length)];
+        const r = rand();
+        if (r < 0.45) {
+          const length = rand() < 0.03 ? 1100 + Math.floor(rand() * 2000) : Math.floor(rand() * 200);
+          const bytes = rand() < 0.1 ? null : valueBytes(key, ++version, length);
+          const expiresAt = rand() < 0.3 ? clock + 1 + Math.floor(rand() * 50) : 0;
+          const valueExpiresAt = bytes === null ? 0 : rand() < 0.3 ? clock + 1000 : expiresAt;
+          const value = bytes === null ? null : ByteView.of(bytes, valueExpiresAt);
+          // An overwrite is not reported: the model's entry is replaced.
+          model.delete(key);
+          cache.set(key, value, expiresAt);
+          if (cache.get(key) !== undefined || expiresAt === 0) {
+            model.set(key, { bytes, expiresAt, valueExpiresAt });
+          }
+          expectEntry(cache, key, model.get(key), clock);
+        } else if (r < 0.55) {
+          const had = model.get(key);
+          const live = had !== undefined && !(had.expiresAt !== 0 && had.expiresAt <= clock);
+          assert.equal(cache.delete(key), live);
+          model.delete(key);
+        } else if (r < 0.95) {
+          expectEntry(cache, key, model.get(key), clock);
+        } else {
+          clock += Math.floor(rand() * 20);
+        }
+        assert.ok(cache.bytes <= MAX_BYTES, `accounted ${cache.bytes} over the bound`);
+        assert.equal(cache.size, model.size);
+        const memory = store.memory();
+        peakSegments = Math.max(peakSegments, memory.segments);
+        // Segments never hold more than the bound plus the working, cleaning and spare segments.
+        assert.ok(memory.segments + memory.spare <= MAX_BYTES + 5 * SEGMENT, `segments ${memory.segments}`);
+        if (step % 200 === 0) { for (const k of keys) expectEntry(cache, k, model.get(k), clock); }
+      }
+      for (const k of keys) expectEntry(cache, k, model.get(k), clock);
+      assert.ok(store.memory().cleanings > 0, `${policy} seed ${seed}: no segment was ever cleaned`);
+      cache.clear();
+      assert.equal(model.size, 0);
+      assert.equal(cache.bytes, 0);
+      assert.equal(store.memory().records, 0);
+    }
+  });
+}
+
+Deno.test("ByteStore: an entry costs its record, an eighth more and the per-entry overhead", () => {
+  const store = new ByteStore(MAX_BYTES);
+  // 8 header + 2 key + 100 value = 110, rounded to 112; 14 for garbage.
+  assert.equal(store.cost("k1", ByteView.of(new Uint8Array(100)), 0), 112 + 14 + ENTRY_OVERHEAD);
+  // A value whose own expiry differs from the entry's keeps it in the record: 8 more.
+  assert.equal(store.cost("k1", ByteView.of(new Uint8Array(100), 5), 0), 120 + 15 + ENTRY_OVERHEAD);
+  assert.equal(store.cost("k1", null, 0), 16 + 2 + ENTRY_OVERHEAD);
+});
+
+Deno.test("ByteStore: a hit borrows the bytes, which follow the entry until it changes", async (t) => {
+  const clock = () => 1;
+  const store = new ByteStore(MAX_BYTES);
+  const cache = createCache<ByteView | null>("lru", { maxBytes: MAX_BYTES, store, now: clock });
+  cache.set("a", ByteView.of("first"));
+  await t.step(
+    "reading a borrowed view after its entry is replaced throws, never returns other bytes",
+    () => {
+      const view = cache.get("a")!;
+      assert.equal(view.borrowed, true);
+      assert.equal(view.toString(), "first");
+      cache.set("a", ByteView.of("again"));
+      assert.throws(() => view.toString(), /replaced, evicted or deleted/);
+      assert.equal(cache.get("a")!.toString(), "again");
+    },
+  );
+  await t.step("a detached copy outlives the entry", () => {
+    const copy = cache.get("a")!.detach();
+    assert.equal(copy.borrowed, false);
+    cache.delete("a");
+    assert.equal(copy.toString(), "again");
+  });
+  await t.step("setting a key to its own borrowed value keeps the bytes", () => {
+    cache.set("b", ByteView.of("self"));
+    cache.set("b", cache.get("b")!);
+    assert.equal(cache.get("b")!.toString(), "self");
+  });
+  await t.step("a view still reads its value after cleaning moved it", () => {
+    cache.set("kept", ByteView.of(valueBytes("kept", 1, 300)));
+    const view = cache.get("kept")!;
+    const before = store.memory().cleanings;
+    // Churn other keys until segments have been cleaned, keeping "kept" the most recently used.
+    for (let i = 0; store.memory().cleanings < before + 20 && i < 100_000; i++) {
+      cache.set(`churn${i}`, ByteView.of(valueBytes(`churn${i}`, i, 150)));
+      if (i % 50 === 0) cache.get("kept");
+      if (i % 3 !== 0) cache.delete(`churn${i - 1}`);
+    }
+    assert.ok(store.memory().cleanings >= before + 20, "the churn cleaned no segment");
+    assert.deepEqual(view.toBytes(), valueBytes("kept", 1, 300));
+  });
+  await t.step("clear invalidates every borrowed view", () => {
+    const view = cache.get("kept")!;
+    cache.clear();
+    cache.set("kept", ByteView.of("other"));
+    assert.throws(() => view.toBytes(), /replaced, evicted or deleted/);
+  });
+});
