@@ -1,6 +1,7 @@
 /**
  * Runs the benchmarks: every `scripts/bench/<name>.ts`, or only those named on the command line
- * (`deno task bench lru ring`). Each prints a markdown table for docs/BENCHMARKS.md.
+ * (`deno task bench lru ring`). Each prints a markdown table for docs/BENCHMARKS.md. Flags after the names
+ * are passed to each benchmark (`deno task bench memory --churn-seconds 600`).
  * @module
  */
 
@@ -13,7 +14,10 @@ for await (const entry of Deno.readDir(dir)) {
 }
 available.sort();
 
-const chosen = Deno.args.length > 0 ? Deno.args : available;
+const firstFlag = Deno.args.findIndex((arg) => arg.startsWith("--"));
+const names = firstFlag === -1 ? Deno.args : Deno.args.slice(0, firstFlag);
+const flags = firstFlag === -1 ? [] : Deno.args.slice(firstFlag);
+const chosen = names.length > 0 ? names : available;
 for (const name of chosen) {
   if (!available.includes(name)) {
     console.error(`unknown benchmark "${name}"; expected one of: ${available.join(", ")}`);
@@ -35,6 +39,7 @@ for (const name of chosen) {
       "--allow-sys",
       "--v8-flags=--expose-gc",
       new URL(`${name}.ts`, dir).pathname,
+      ...flags,
     ],
     stdout: "inherit",
     stderr: "inherit",

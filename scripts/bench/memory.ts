@@ -1,84 +1,374 @@
 /**
- * A node's memory against its cache size, the basis of the Kubernetes memory request and limit: one node
- * process per case, its resident set (VmRSS) when idle, then after PUTs of 1.5 x cache_bytes of values
- * (so the cache is full and evicting), and its peak (VmHWM). Two cache sizes tell the part that grows
- * with cache_bytes from the part that does not (the runtime, the request buffers, the collector's slack).
+ * Memory of a node against its `cache_bytes`, and against Redis holding the same entries. For each value
+ * size (10 B, 100 B, 1 KiB, 64 KiB): a fresh node (the shipped configuration with `cache_bytes` set) is
+ * filled by `wrk` PUTs of new keys until its main cache evicts (full), then churned for a fixed time with
+ * more new keys, which replace old ones. The node's RSS (from /proc) and its accounted bytes
+ * (`distcache_cache_bytes`) are sampled every second. Then `redis-server` (no persistence) is given the
+ * same keys and values, as many as the node held, and its RSS is read the same way. Prints a markdown
+ * table and writes a plot of RSS over time to docs/memory.svg.
+ *
+ * Run with `deno task bench memory` (defaults: `--cache-mib 256 --churn-seconds 60`); the churn may be
+ * made longer, e.g. `deno task bench memory --churn-seconds 600`. Every phase is bounded in time.
  * @module
  */
-import { parse as parseYaml } from "yaml";
-import { toConfig } from "../../src/config.ts";
-import { printHeader, printTable, startNodeProcess } from "./_util.ts";
+import { hasCommand, printHeader, printTable, startNodeProcess } from "./_util.ts";
+import { freePort, metricValue } from "../../tests/_node.ts";
+import { spawnWatched } from "../../tests/_process.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-const MIB = 1024 * 1024;
-/** [cache_bytes, value size]: two cache sizes separate what grows with the cache from what does not. */
-const CASES: [number, number][] = [[16 * MIB, 256], [16 * MIB, 4096], [64 * MIB, 1024], [64 * MIB, 4096]];
-const CLIENTS = 16;
-const TOKEN = "bench";
-/** Each case stops after this long even if it has not stored all its values. */
-const CASE_LIMIT_MS = 90_000;
+const args = parseFlags(Deno.args);
+const CACHE_BYTES = args.cacheMib * 1024 * 1024;
+const SIZES = [10, 100, 1024, 65536];
+/** A fill longer than this is reported as not full rather than waited for. */
+const FILL_LIMIT_S = 300;
+const WRK_CHUNK_S = 5;
+const TOKEN = "distcache-dev-token";
+const GIB = 1024 ** 3;
+const MIB = 1024 ** 2;
+/** The targets of the memory issue: RSS above the empty node within 1.3x cache_bytes, density vs Redis. */
+const BOUND = 1.3;
+const DENSITY_TARGET = 4.7e6;
+const LEAK_TARGET = 0.1;
 
-async function memory(pid: number): Promise<{ rss: number; peak: number }> {
-  // Deno lets only --allow-all read /proc; cat may.
-  const out = await new Deno.Command("cat", { args: [`/proc/${pid}/status`], stdout: "piped" }).output();
-  const status = new TextDecoder().decode(out.stdout);
-  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1]) * 1024;
-  return { rss: kib("VmRSS"), peak: kib("VmHWM") };
+interface Sample {
+  t: number;
+  phase: "fill" | "churn" | "after";
+  rssAbove: number;
+  accounted: number;
 }
 
-async function fill(http: string, cacheBytes: number, valueBytes: number): Promise<number> {
-  const body = new Uint8Array(valueBytes).fill(120);
-  const total = Math.ceil(1.5 * cacheBytes / valueBytes);
-  const deadline = performance.now() + CASE_LIMIT_MS;
-  let next = 0;
-  const client = async () => {
-    while (next < total && performance.now() < deadline) {
-      const res = await fetch(`${http}/_cache/metrics/bench-${next++}`, {
-        method: "PUT",
-        headers: { authorization: `Bearer ${TOKEN}` },
-        body,
-      });
-      await res.body?.cancel();
-      if (!res.ok) throw new Error(`PUT answered ${res.status}`);
-    }
-  };
-  await Promise.all(Array.from({ length: CLIENTS }, client));
-  return next;
+interface Row {
+  size: number;
+  entries: number;
+  fillSeconds: number;
+  full: boolean;
+  emptyRss: number;
+  fullRss: number;
+  peakRss: number;
+  afterRss: number;
+  accounted: number;
+  redisEmpty: number;
+  redisFull: number;
+  samples: Sample[];
 }
 
-await printHeader("memory");
-const dir = `${ROOT}.bench`;
-await Deno.mkdir(dir, { recursive: true });
-const config = `${dir}/memory-config.yml`;
-const rows: string[][] = [];
-try {
-  for (const [cacheBytes, size] of CASES) {
-    const text = (await Deno.readTextFile(`${ROOT}config/config.yml`)).replace(
-      /^(\s*cache_bytes:\s*)\d+/m,
-      `$1${cacheBytes}`,
-    );
-    if (toConfig(parseYaml(text)).groups[0].cacheBytes !== cacheBytes) throw new Error("cache_bytes not set");
-    await Deno.writeTextFile(config, text);
-    const node = await startNodeProcess({ args: ["--config", config], env: { DISTCACHE_PEER_TOKEN: TOKEN } });
-    try {
-      const idle = await memory(node.pid);
-      const stored = await fill(node.http, cacheBytes, size);
-      const full = await memory(node.pid);
-      rows.push([
-        `${cacheBytes / MIB} MiB`,
-        `${size} B`,
-        String(stored),
-        (idle.rss / MIB).toFixed(1),
-        (full.rss / MIB).toFixed(1),
-        (full.peak / MIB).toFixed(1),
-        ((full.peak - idle.rss) / MIB).toFixed(1),
-      ]);
-    } finally {
-      await node.stop();
+function parseFlags(argv: string[]): { cacheMib: number; churnSeconds: number } {
+  const out = { cacheMib: 256, churnSeconds: 60 };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = Number(argv[i + 1]);
+    if (flag === "--cache-mib" || flag === "--churn-seconds") {
+      if (!(Number.isInteger(value) && value > 0 && value <= 100_000)) {
+        console.error(`${flag} needs a positive whole number, got "${argv[i + 1]}"`);
+        Deno.exit(2);
+      }
+      if (flag === "--cache-mib") out.cacheMib = value;
+      else out.churnSeconds = value;
+      i++;
+    } else {
+      console.error(`unknown flag "${flag}"; expected --cache-mib <n> or --churn-seconds <n>`);
+      Deno.exit(2);
     }
   }
-} finally {
-  await Deno.remove(config).catch(() => {});
+  return out;
 }
-console.log("Values PUT to one node until 1.5 x cache_bytes were stored; memory in MiB (VmRSS, VmHWM)\n");
-printTable(["cache_bytes", "value", "PUTs", "idle RSS", "full RSS", "peak RSS", "peak - idle"], rows);
+
+/** Resident set size of a process, in bytes, as `ps` reads it from /proc (Deno reads /proc only with -A). */
+async function rssOf(pid: number): Promise<number> {
+  const out = await new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)], stdout: "piped" })
+    .output();
+  const kib = Number(new TextDecoder().decode(out.stdout).trim());
+  if (!out.success || !(kib > 0)) throw new Error(`ps found no RSS for process ${pid}`);
+  return kib * 1024;
+}
+
+/** The wrk script: PUTs of new keys `<prefix><thread>-<n>`, each value `size` bytes. */
+const LUA = `
+local counter = 0
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
+function init(args)
+  prefix = args[1] .. id .. "-"
+  start = tonumber(args[2])
+  body = string.rep("v", tonumber(args[3]))
+  headers = { ["Authorization"] = "Bearer ${TOKEN}", ["Content-Type"] = "application/octet-stream" }
+end
+function request()
+  counter = counter + 1
+  return wrk.format("PUT", "/_cache/metrics/" .. prefix .. (start + counter), headers, body)
+end
+`;
+
+async function wrkPuts(
+  script: string,
+  http: string,
+  prefix: string,
+  start: number,
+  size: number,
+  seconds: number,
+) {
+  const out = await new Deno.Command("wrk", {
+    args: ["-t1", "-c16", `-d${seconds}s`, "-s", script, http, "--", prefix, String(start), String(size)],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout((seconds + 30) * 1000),
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const m = /(\d+) requests in/.exec(text);
+  if (!out.success || !m) throw new Error(`wrk failed: ${text}${new TextDecoder().decode(out.stderr)}`);
+  if (/Non-2xx/.test(text)) throw new Error(`wrk PUTs were refused:\n${text}`);
+  return Number(m[1]);
+}
+
+async function measureNode(size: number, script: string, configPath: string): Promise<Row> {
+  const node = await startNodeProcess({ args: ["--config", configPath] });
+  const samples: Sample[] = [];
+  try {
+    // Settle, then read the empty node's RSS.
+    await new Promise((r) => setTimeout(r, 2000));
+    const emptyRss = await rssOf(node.pid);
+    const started = performance.now();
+    let phase: Sample["phase"] = "fill";
+    let sampling = true;
+    const accounted = () => metricValue(node.http, "distcache_cache_bytes", { group: "metrics" });
+    const sampler = (async () => {
+      while (sampling) {
+        const [rss, bytes] = await Promise.all([rssOf(node.pid), accounted()]);
+        samples.push({
+          t: (performance.now() - started) / 1000,
+          phase,
+          rssAbove: rss - emptyRss,
+          accounted: bytes,
+        });
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    })();
+    const evictions = () =>
+      metricValue(node.http, "distcache_cache_evictions_total", {
+        group: "metrics",
+        cache: "main",
+        reason: "evicted",
+      });
+    let sent = 0;
+    let full = false;
+    while ((performance.now() - started) / 1000 < FILL_LIMIT_S) {
+      sent += await wrkPuts(script, node.http, "k", sent, size, WRK_CHUNK_S);
+      if (await evictions() > 0) {
+        full = true;
+        break;
+      }
+    }
+    const fillSeconds = (performance.now() - started) / 1000;
+    const entries = await metricValue(node.http, "distcache_cache_items", {
+      group: "metrics",
+      cache: "main",
+    });
+    const fullRss = (await rssOf(node.pid)) - emptyRss;
+    phase = "churn";
+    await wrkPuts(script, node.http, "c", 0, size, args.churnSeconds);
+    phase = "after";
+    await new Promise((r) => setTimeout(r, 3000));
+    sampling = false;
+    await sampler;
+    const afterRss = (await rssOf(node.pid)) - emptyRss;
+    const peakRss = Math.max(...samples.map((s) => s.rssAbove), fullRss, afterRss);
+    return {
+      size,
+      entries,
+      fillSeconds,
+      full,
+      emptyRss,
+      fullRss,
+      peakRss,
+      afterRss,
+      accounted: await accounted(),
+      redisEmpty: 0,
+      redisFull: 0,
+      samples,
+    };
+  } finally {
+    await node.stop();
+  }
+}
+
+/** Fills a fresh redis-server with `entries` keys named as the node's first fill names them, same values. */
+async function measureRedis(row: Row): Promise<void> {
+  const port = freePort();
+  const child = spawnWatched("redis-server", [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+  ]);
+  try {
+    await child.waitUntil(async () => {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return true;
+    }, "redis listening");
+    await new Promise((r) => setTimeout(r, 500));
+    row.redisEmpty = await rssOf(child.pid);
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const encoder = new TextEncoder();
+    const value = "v".repeat(row.size);
+    const batch = 1000;
+    const reply = new Uint8Array(64 * 1024);
+    for (let from = 0; from < row.entries; from += batch) {
+      const n = Math.min(batch, row.entries - from);
+      let text = "";
+      for (let i = 0; i < n; i++) {
+        const key = `k1-${from + i + 1}`;
+        text += `*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$${value.length}\r\n${value}\r\n`;
+      }
+      const bytes = encoder.encode(text);
+      for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
+      // Each reply is "+OK\r\n".
+      let got = 0;
+      while (got < n * 5) {
+        const r = await conn.read(reply);
+        if (r === null) throw new Error("redis closed the connection");
+        got += r;
+      }
+    }
+    conn.close();
+    await new Promise((r) => setTimeout(r, 500));
+    row.redisFull = (await rssOf(child.pid)) - row.redisEmpty;
+  } finally {
+    await child.stop("SIGTERM", 3000);
+  }
+}
+
+function svg(rows: Row[]): string {
+  const width = 900, height = 420, left = 70, right = 160, top = 30, bottom = 50;
+  const maxT = Math.max(1, ...rows.flatMap((r) => r.samples.map((s) => s.t)));
+  const maxY = Math.max(BOUND * CACHE_BYTES, ...rows.flatMap((r) => r.samples.map((s) => s.rssAbove))) * 1.05;
+  const x = (t: number) => left + (t / maxT) * (width - left - right);
+  const y = (v: number) => top + (1 - v / maxY) * (height - top - bottom);
+  const colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="${left}" y="18">RSS above the empty node while filling and churning (cache_bytes ${args.cacheMib} MiB; churn ${args.churnSeconds} s)</text>`,
+  ];
+  for (let i = 0; i <= 5; i++) {
+    const v = (maxY / 5) * i;
+    parts.push(
+      `<line x1="${left}" x2="${width - right}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`,
+      `<text x="${left - 8}" y="${y(v) + 4}" text-anchor="end">${(v / MIB).toFixed(0)} MiB</text>`,
+    );
+  }
+  for (let i = 0; i <= 6; i++) {
+    const t = (maxT / 6) * i;
+    parts.push(`<text x="${x(t)}" y="${height - bottom + 18}" text-anchor="middle">${t.toFixed(0)} s</text>`);
+  }
+  parts.push(
+    `<line x1="${left}" x2="${width - right}" y1="${y(BOUND * CACHE_BYTES)}" y2="${
+      y(BOUND * CACHE_BYTES)
+    }" stroke="black" stroke-dasharray="6 4"/>`,
+    `<text x="${width - right + 6}" y="${y(BOUND * CACHE_BYTES) + 4}">1.3 × cache_bytes</text>`,
+    `<line x1="${left}" x2="${width - right}" y1="${y(CACHE_BYTES)}" y2="${
+      y(CACHE_BYTES)
+    }" stroke="#888" stroke-dasharray="2 3"/>`,
+    `<text x="${width - right + 6}" y="${y(CACHE_BYTES) + 4}">cache_bytes</text>`,
+    `<text x="${(left + width - right) / 2}" y="${
+      height - 12
+    }" text-anchor="middle">seconds since the node started (fill, then churn)</text>`,
+  );
+  rows.forEach((row, i) => {
+    const points = row.samples.map((s) => `${x(s.t).toFixed(1)},${y(s.rssAbove).toFixed(1)}`).join(" ");
+    parts.push(
+      `<polyline fill="none" stroke="${colors[i % colors.length]}" stroke-width="1.5" points="${points}"/>`,
+      `<text x="${width - right + 6}" y="${top + 20 + 16 * i}" fill="${colors[i % colors.length]}">${
+        label(row.size)
+      } values</text>`,
+    );
+  });
+  parts.push("</svg>");
+  return parts.join("\n") + "\n";
+}
+
+function label(size: number): string {
+  return size >= 1024 ? `${size / 1024} KiB` : `${size} B`;
+}
+
+const mib = (bytes: number) => (bytes / MIB).toFixed(1);
+
+if (!(await hasCommand("wrk")) || !(await hasCommand("redis-server"))) {
+  console.error("bench memory needs wrk and redis-server on the PATH");
+  Deno.exit(2);
+}
+await printHeader("memory");
+await Deno.mkdir("data", { recursive: true });
+const shipped = await Deno.readTextFile(new URL("../../config/config.yml", import.meta.url));
+if (!/^\s+cache_bytes: \d+/m.test(shipped)) {
+  throw new Error("config/config.yml sets no cache_bytes to replace");
+}
+const config = shipped.replace(/^(\s+cache_bytes:) \d+/m, `$1 ${CACHE_BYTES}`);
+const configPath = `data/bench-memory-${Deno.pid}.yml`;
+const script = `data/bench-memory-${Deno.pid}.lua`;
+await Deno.writeTextFile(configPath, config);
+await Deno.writeTextFile(script, LUA);
+const rows: Row[] = [];
+try {
+  for (const size of SIZES) {
+    const row = await measureNode(size, script, configPath);
+    await measureRedis(row);
+    rows.push(row);
+    console.error(`${label(size)}: ${row.entries} entries, RSS above empty ${mib(row.fullRss)} MiB full`);
+  }
+} finally {
+  await Deno.remove(configPath).catch(() => {});
+  await Deno.remove(script).catch(() => {});
+}
+
+console.log(
+  `cache_bytes = ${args.cacheMib} MiB (main cache ${mib(CACHE_BYTES * 0.875)} MiB), policy tinylfu, ` +
+    `PUTs by wrk -t1 -c16 until the main cache evicts, then ${args.churnSeconds} s of churn (new keys). ` +
+    `RSS from ps -o rss, minus the empty node's (or empty redis-server's). Redis: the same number ` +
+    `of keys, same names and values, no persistence.\n`,
+);
+printTable(
+  [
+    "value",
+    "entries (main full)",
+    "accounted MiB",
+    "RSS above empty, full (x cache_bytes)",
+    "peak during fill+churn (x)",
+    "after churn vs first full",
+    "node entries/GiB",
+    "redis RSS above empty",
+    "redis entries/GiB",
+    "node/redis density",
+  ],
+  rows.map((r) => [
+    label(r.size),
+    `${r.entries.toLocaleString("en-US")}${r.full ? "" : " (not full)"}`,
+    mib(r.accounted),
+    `${mib(r.fullRss)} MiB (${(r.fullRss / CACHE_BYTES).toFixed(2)}x)`,
+    `${mib(r.peakRss)} MiB (${(r.peakRss / CACHE_BYTES).toFixed(2)}x)`,
+    `${((r.afterRss / r.fullRss - 1) * 100).toFixed(1)}%`,
+    `${(r.entries / (r.fullRss / GIB) / 1e6).toFixed(2)}M`,
+    `${mib(r.redisFull)} MiB`,
+    `${(r.entries / (r.redisFull / GIB) / 1e6).toFixed(2)}M`,
+    `${((r.entries / r.fullRss) / (r.entries / r.redisFull)).toFixed(2)}x`,
+  ]),
+);
+const bounded = rows.every((r) => r.peakRss <= BOUND * CACHE_BYTES);
+const leak = rows.every((r) => r.afterRss <= r.fullRss * (1 + LEAK_TARGET));
+const hundred = rows.find((r) => r.size === 100)!;
+const density = hundred.entries / (hundred.fullRss / GIB);
+console.log(
+  `\nTargets: peak RSS above empty ≤ ${BOUND}x cache_bytes at every size: ${bounded ? "met" : "not met"}; ` +
+    `after churn within ${LEAK_TARGET * 100}% of the first full fill: ${leak ? "met" : "not met"}; ` +
+    `100 B density ≥ ${DENSITY_TARGET / 1e6}M entries/GiB: ${(density / 1e6).toFixed(2)}M, ` +
+    `${density >= DENSITY_TARGET ? "met" : "not met"}. Fill times: ${
+      rows.map((r) => `${label(r.size)} ${r.fillSeconds.toFixed(0)} s`).join(", ")
+    }.`,
+);
+await Deno.writeTextFile(new URL("../../docs/memory.svg", import.meta.url), svg(rows));
+console.log("\nPlot: docs/memory.svg");
