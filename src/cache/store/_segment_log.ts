@@ -14,8 +14,6 @@ export const RECORD_HEADER = 8;
 const GARBAGE_SHIFT = 3;
 /** Segments beyond the garbage share: the one being filled and the one cleaning moves records into. */
 const WORKING_SEGMENTS = 2;
-/** Empty segments kept for reuse rather than given back, so a steady churn allocates nothing. */
-const SPARE_SEGMENTS = 2;
 /** Cleanings one append may run before it opens a segment anyway (only reached when garbage is scattered). */
 const MAX_CLEANINGS = 8;
 
@@ -39,7 +37,10 @@ export function recordBytes(payload: number): number {
  * of its own). Appends go to the head segment. Freeing a record only marks it dead; once the segments
  * would hold more than the live bytes plus an eighth, the segment with the fewest live bytes is
  * cleaned: its live records move to the head, their slots' positions follow, and it is reused. So the
- * bytes held stay within `liveBytes * 9/8` plus four segments (two working, two spare).
+ * bytes held stay within `liveBytes * 9/8` plus three segments (two working, one a cleaning may open).
+ * Emptied ordinary segments are kept as spares and reused before any new one is allocated, so a steady
+ * churn allocates nothing (dropping them made a churn of 64 KiB values leave about 100 MiB of buffers to
+ * the garbage collector), and held plus spare bytes never exceed the most the log has held.
  *
  * A record's payload is written by the caller at `offsetOf(slot) + RECORD_HEADER` in `bytesOf(slot)`,
  * right after {@linkcode SegmentLog.append}; a later append may move it, so positions are looked up
@@ -274,7 +275,7 @@ export class SegmentLog {
   #release(id: number): void {
     const buffer = this.#buffers[id]!;
     this.#heldBytes -= buffer.byteLength;
-    if (!this.#large[id] && this.#spares.length < SPARE_SEGMENTS) this.#spares.push(buffer);
+    if (!this.#large[id]) this.#spares.push(buffer);
     this.#buffers[id] = undefined;
     this.#words[id] = undefined;
     this.#freeIds.push(id);
