@@ -15,14 +15,15 @@ const START_TASK: string = JSON.parse(
 ).tasks.start;
 
 /**
- * The permissions `deno task start` grants and denies a node (network, environment), so that the tests
- * catch a permission the task lacks. Only file access is widened, for the tests' temporary databases and files.
+ * The permissions `deno task start` grants and denies a node (network, environment) and its V8 flags, so
+ * that the tests catch a permission the task lacks and run the node as the task does. Only file access is
+ * widened, for the tests' temporary databases and files.
  */
 export const NODE_PERMISSIONS = [
   "--no-prompt",
   "--allow-read",
   "--allow-write",
-  ...START_TASK.split(" ").filter((flag) => /^--(allow|deny)-(net|env|sys)\b/.test(flag)),
+  ...START_TASK.split(" ").filter((flag) => /^--((allow|deny)-(net|env|sys)\b|v8-flags=)/.test(flag)),
 ];
 
 /** A node process started by a test. */

@@ -28,3 +28,6 @@ export * from "./peers.ts";
 export * from "./singleflight.ts";
 export * from "./consistent_hash.ts";
 export * from "./group.ts";
+export * from "./store/slot_store.ts";
+export * from "./store/object_store.ts";
+export * from "./store/byte_store.ts";

@@ -10,7 +10,7 @@ export type EvictionReason = "evicted" | "expired" | "deleted";
 
 /** Counters a cache keeps about itself. */
 export interface CacheStats {
-  /** Bytes held, keys and values together. */
+  /** Bytes the entries cost: keys and values, plus what the store counts per entry (see `CacheOptions.store`). */
   bytes: number;
   /** Entries held. */
   items: number;

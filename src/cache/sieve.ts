@@ -28,10 +28,25 @@ export class SieveCache<V> extends SlotCache<V> implements Cache<V> {
   #visited = new Uint8Array(this.next.length);
   /** The slot the hand examines next; 0 means start again from the oldest entry. */
   #hand = 0;
+  /** The entry a `set` is overwriting, which must not be given up to make room for its own growth. */
+  #pinned = 0;
+
+  /**
+   * Stores `value` under `key`, evicting unvisited entries (never `key` itself) to stay within bounds.
+   *
+   * @param key The key.
+   * @param value The value; its size is what the store counts for it.
+   * @param expiresAt Absolute expiry in epoch milliseconds, 0 (the default) for never.
+   */
+  override set(key: string, value: V, expiresAt = 0): void {
+    this.#pinned = 0;
+    super.set(key, value, expiresAt);
+  }
 
   /** Marks `slot` visited; its position in the queue does not change. */
   protected touch(slot: number): void {
     this.#visited[slot] = 1;
+    this.#pinned = slot;
   }
 
   /** Walks the hand from old toward new, clearing visited bits, to the first unvisited entry. */
@@ -39,7 +54,8 @@ export class SieveCache<V> extends SlotCache<V> implements Cache<V> {
     const prev = this.prev;
     const visited = this.#visited;
     let slot = this.#hand === 0 ? prev[0] : this.#hand;
-    while (visited[slot] === 1) {
+    // An overwrite that grows its entry passes over that entry however often the hand comes round.
+    while (visited[slot] === 1 || slot === this.#pinned) {
       visited[slot] = 0;
       slot = prev[slot];
       if (slot === 0) slot = prev[0];

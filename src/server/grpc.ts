@@ -4,6 +4,7 @@
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
+import { bodyTaken } from "../garbage.ts";
 import { ByteView } from "../cache/byte_view.ts";
 import type { Group } from "../cache/group.ts";
 import type { NodeMetrics } from "../metrics.ts";
@@ -147,7 +148,9 @@ export function groupCacheHandlers(deps: GrpcDeps): grpc.UntypedServiceImplement
       if (!Number.isSafeInteger(ttl) || ttl < 0) {
         throw status(grpc.status.INVALID_ARGUMENT, `ttl_ms must be a non-negative integer (got ${ttl})`);
       }
-      await group.set(key, ByteView.of(value), { ttlMs: ttl === 0 ? undefined : ttl, local });
+      // The decoded message is this call's alone: the view takes its bytes without a copy.
+      bodyTaken(value.byteLength);
+      await group.set(key, ByteView.adopt(value), { ttlMs: ttl === 0 ? undefined : ttl, local });
       return {};
     }),
     Delete: unary(deps.metrics, "Delete", async (call) => {

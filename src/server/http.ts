@@ -18,6 +18,7 @@ import { batchBodyLimit, batchResponse } from "./http_batch.ts";
 import { statusResponse, type StatusRing } from "./status.ts";
 import { audit, checkHttp, type Guard } from "../auth/guard.ts";
 import { keyProblem } from "./validate.ts";
+import { bodyTaken } from "../garbage.ts";
 
 /** What the handler needs from its node. */
 export interface HttpDeps {
@@ -231,6 +232,7 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
     }
     const body = await readBody(req, deps.maxValueBytes);
     if (!body) return text(413, `value exceeds the limit of ${deps.maxValueBytes} bytes`);
+    bodyTaken(body.byteLength);
     const ttlMs = Number(ttlHeader);
     // The body is ours alone: the view takes it without a copy, and the cache copies it into its store.
     await group.set(key, ByteView.adopt(body), { ttlMs: ttlMs === 0 ? undefined : ttlMs, local });

@@ -17,10 +17,10 @@ export type StoredValue = ByteView | null;
 /**
  * Bytes an entry costs outside its record, counted against the cache's bound: per slot, the cache's
  * links, size and expiry (24), this store's hash, length and generation (12), the record's position
- * (8), the index (4 to 16 after it doubles: 16), and an eviction policy's own state (up to 8: LFU's
- * count; W-TinyLFU's 4 of meta and 2 to 4 of sketch).
+ * (8), the index (5.3 to 10.7: 11), and an eviction policy's own state (up to 8: LFU's count;
+ * W-TinyLFU's 4 of meta and 2 to 4 of sketch).
  */
-export const ENTRY_OVERHEAD = 24 + 12 + 8 + 16 + 8;
+export const ENTRY_OVERHEAD = 24 + 12 + 8 + 11 + 8;
 
 /** Flags in a slot's length word; the rest is the value's byte length. */
 const NULL_VALUE = 0x80000000;
@@ -208,7 +208,8 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
   bytesOf(slot: number, generation: number): Uint8Array<ArrayBuffer> | undefined {
     if (this.#generations[slot] !== generation) return undefined;
     const start = this.#keyStart(slot) + this.#keyLength(slot);
-    return this.#log.bytesOf(slot).subarray(start, start + (this.#lengths[slot] & LENGTH_MASK));
+    // The constructor, not subarray(), which looks up a species constructor first and costs several times more.
+    return new Uint8Array(this.#log.bytesOf(slot).buffer, start, this.#lengths[slot] & LENGTH_MASK);
   }
 
   /** Makes room for slots below `slots`. */
