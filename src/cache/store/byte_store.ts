@@ -7,6 +7,7 @@
 import { type ByteSource, ByteView } from "../byte_view.ts";
 import { murmur3 } from "../_hash.ts";
 import { keyBytes } from "../_key_bytes.ts";
+import { arraysReplaced } from "./_collect.ts";
 import { KeyIndex } from "./_key_index.ts";
 import { RECORD_HEADER, recordBytes, SegmentLog } from "./_segment_log.ts";
 import type { SlotStore } from "./slot_store.ts";
@@ -157,7 +158,9 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
     if (key !== this.#lastKey) this.#remember(key);
     this.#hashes[slot] = this.#lastHash;
     this.#write(slot, key, this.#lastLength, value, expiresAt);
+    const table = this.#index.table;
     this.#index.insert(slot, this.#hashes);
+    if (this.#index.table !== table) arraysReplaced(table.byteLength);
   }
 
   /** Writes a new record for the entry in `slot`, with its key, and frees the old one. */
@@ -215,6 +218,9 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
   /** Makes room for slots below `slots`. */
   resize(slots: number): void {
     if (slots <= this.#hashes.length) return;
+    // This store's five arrays of 4 bytes a slot, and the cache's own (links, size, expiry: 24 bytes a
+    // slot), which it replaced just before calling.
+    const replaced = this.#hashes.length * (20 + 24);
     this.#log.resize(slots);
     const hashes = new Uint32Array(slots);
     hashes.set(this.#hashes);
@@ -225,6 +231,7 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
     const generations = new Uint32Array(slots);
     generations.set(this.#generations);
     this.#generations = generations;
+    arraysReplaced(replaced);
   }
 
   /** Forgets every entry; every slot's generation moves on, so no view borrowed before reads again. */
