@@ -256,8 +256,8 @@ function svg(rows: Row[]): string {
   const width = 900, height = 420, left = 70, right = 160, top = 30, bottom = 50;
   const maxT = Math.max(1, ...rows.flatMap((r) => r.samples.map((s) => s.t)));
   const maxY = Math.max(BOUND * CACHE_BYTES, ...rows.flatMap((r) => r.samples.map((s) => s.rssAbove))) * 1.05;
-  const x = (t: number) => left + (t / maxT) * (width - left - right);
-  const y = (v: number) => top + (1 - v / maxY) * (height - top - bottom);
+  const x = (t: number) => Math.round((left + (t / maxT) * (width - left - right)) * 10) / 10;
+  const y = (v: number) => Math.round((top + (1 - v / maxY) * (height - top - bottom)) * 10) / 10;
   const colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
@@ -289,7 +289,7 @@ function svg(rows: Row[]): string {
     }" text-anchor="middle">seconds since the node started (fill, then churn)</text>`,
   );
   rows.forEach((row, i) => {
-    const points = row.samples.map((s) => `${x(s.t).toFixed(1)},${y(s.rssAbove).toFixed(1)}`).join(" ");
+    const points = row.samples.map((s) => `${x(s.t)},${y(s.rssAbove)}`).join(" ");
     parts.push(
       `<polyline fill="none" stroke="${colors[i % colors.length]}" stroke-width="1.5" points="${points}"/>`,
       `<text x="${width - right + 6}" y="${top + 20 + 16 * i}" fill="${colors[i % colors.length]}">${
