@@ -318,11 +318,12 @@ if (!/^\s+cache_bytes: \d+/m.test(shipped)) {
   throw new Error("config/config.yml sets no cache_bytes to replace");
 }
 // Values PUT without a TTL header get the group's ttl_ms; 0 keeps them until they are evicted, so the
-// cache fills and churn replaces entries rather than letting them expire.
-const config = shipped.replace(/^(\s+cache_bytes:) \d+/m, `$1 ${CACHE_BYTES}`).replace(
-  /^(\s+ttl_ms:) \d+/m,
-  "$1 0",
-);
+// cache fills and churn replaces entries rather than letting them expire. Refresh-ahead needs a TTL: off.
+const config = shipped.replace(/^(\s+cache_bytes:) \d+/m, `$1 ${CACHE_BYTES}`)
+  .replace(/^(\s+ttl_ms:) \d+/m, "$1 0")
+  .replace(/^(\s+refresh_ahead_ms:) \d+/m, "$1 0")
+  // Millions of PUTs would each write an audit line at info.
+  .replace(/^(\s+level:) info\b/m, "$1 warn");
 const configPath = `data/bench-memory-${Deno.pid}.yml`;
 const script = `data/bench-memory-${Deno.pid}.lua`;
 await Deno.writeTextFile(configPath, config);

@@ -18,10 +18,11 @@ export type StoredValue = ByteView | null;
 /**
  * Bytes an entry costs outside its record, counted against the cache's bound: per slot, the cache's
  * links, size and expiry (24), this store's hash, length and generation (12), the record's position
- * (8), the index (5.3 to 10.7: 11), and an eviction policy's own state (up to 8: LFU's count;
- * W-TinyLFU's 4 of meta and 2 to 4 of sketch).
+ * (8), the index (5.3 to 10.7: 11), and an eviction policy's own state (up to 16: W-TinyLFU's meta
+ * and entry time, 8, its sketch, 2 to 4, and its two ghost lists of a sixteenth of the entries each, as
+ * `Map` entries on the heap, about 5; LFU's count, 8).
  */
-export const ENTRY_OVERHEAD = 24 + 12 + 8 + 11 + 8;
+export const ENTRY_OVERHEAD = 24 + 12 + 8 + 11 + 16;
 
 /** Flags in a slot's length word; the rest is the value's byte length. */
 const NULL_VALUE = 0x80000000;
