@@ -39,7 +39,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
- * The segment size for a cache bound: about 1/64 of it, a power of two from 4 KiB to 1 MiB, so a
+ * The segment size for a cache bound: 1/256 to 1/128 of it, a power of two from 4 KiB to 1 MiB, so a
  * small cache does not reserve a large segment and a large one cleans in steps of at most 1 MiB.
  *
  * @param maxBytes The cache's byte bound.
