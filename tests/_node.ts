@@ -91,7 +91,10 @@ export async function startNodeProcess(options: NodeProcessOptions = {}): Promis
   };
 }
 
-/** Sums the samples of a metric (optionally only those whose labels include `labels`) on a node. */
+/**
+ * Sums the samples of a metric (optionally only those whose labels include `labels`) on a node.
+ * Throws when no sample matches, so that a renamed or dropped metric fails the test instead of reading 0.
+ */
 export async function metricValue(
   http: string,
   name: string,
@@ -100,11 +103,18 @@ export async function metricValue(
 ): Promise<number> {
   const text = await (await fetch(`${http}/metrics`, { client })).text();
   let sum = 0;
+  let samples = 0;
   for (const line of text.split("\n")) {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
     const lbl = m[2] ?? "";
-    if (Object.entries(labels).every(([k, v]) => lbl.includes(`${k}="${v}"`))) sum += Number(m[3]);
+    if (Object.entries(labels).every(([k, v]) => lbl.includes(`${k}="${v}"`))) {
+      sum += Number(m[3]);
+      samples++;
+    }
+  }
+  if (samples === 0) {
+    throw new Error(`${http}/metrics has no sample of ${name}${JSON.stringify(labels)}`);
   }
   return sum;
 }

@@ -57,7 +57,9 @@ async function makeCertificates(dir: string): Promise<void> {
   ]);
 }
 
-Deno.test("nodes with certificates serve HTTP and gRPC over TLS, peers verify each other, strangers are refused", async () => {
+// The servers do not ask clients for a certificate: Deno.serve cannot request one in Deno 2.8.3 (see
+// README "TLS"), so what is checked here is that each side verifies the server it talks to.
+Deno.test("nodes with certificates serve HTTP and gRPC over TLS, a node verifies its peer's certificate, clients that do not trust the CA refuse the node", async () => {
   const dir = await Deno.makeTempDir();
   await makeCertificates(dir);
   await Deno.writeTextFile(
@@ -93,7 +95,15 @@ Deno.test("nodes with certificates serve HTTP and gRPC over TLS, peers verify ea
       "the key was fetched from its owner over TLS",
     );
 
-    await assert.rejects(fetch(`${urls[0]}/healthz`), "a client without the CA is refused");
+    await assert.rejects(
+      fetch(`${urls[0]}/healthz`),
+      (e: Error) => {
+        // The handshake fails on the certificate, not on a dead node (which would be "Connection refused").
+        assert.match(String(e.cause ?? e.message), /invalid peer certificate: UnknownIssuer/);
+        return true;
+      },
+      "a client without the CA refuses the node's certificate",
+    );
 
     // grpc-js cannot open TLS channels under Deno, so the TLS gRPC server is checked by Python's grpcio.
     const script = `
