@@ -89,7 +89,9 @@ Deno.test("MysqlCnfRepository on a real MariaDB meets the repository contract", 
           const started = performance.now();
           await assert.rejects(repo.get("CNF-003"), /did not finish within 300 ms/);
           const took = performance.now() - started;
-          assert.ok(took >= 290 && took < 1000, `failed after ${took} ms`);
+          // At the deadline, not before; the upper bound only tells a deadline from a hang (the frozen
+          // server never answers), with room for a loaded machine.
+          assert.ok(took >= 300 - 10 && took < 300 + 10_000, `failed after ${took} ms`);
           db.pause(false);
           assert.equal((await repo.get("CNF-003"))?.cnfId, "CNF-003");
         } finally {
