@@ -299,7 +299,8 @@ function policy(v: string, field: string): string {
 function groups(o: Obj): GroupConfig[] {
   const out: GroupConfig[] = [];
   for (const name of Object.keys(o)) {
-    const f = `groups.${name}`;
+    // JSON-escaped, so a name holding a newline cannot split the message.
+    const f = `groups.${JSON.stringify(name).slice(1, -1)}`;
     if (!GROUP_NAME.test(name)) {
       throw new ConfigError(`${f}: a group name must be 1-64 characters of A-Z a-z 0-9 . _ -`);
     }

@@ -237,6 +237,7 @@ Deno.test("a wrong configuration value names its field and what was expected", a
       /^datbase is not a known field; did you mean database\?/,
     ],
     ["a key with a newline", { node: { "a\nb": 1 } }, /^node\.a\\nb is not a known field/],
+    ["a group name with a newline", { groups: { "a\nb": {} } }, /^groups\.a\\nb: a group name must be/],
   ];
   for (const [name, doc, message] of cases) {
     await t.step(name, () => {
