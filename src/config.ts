@@ -128,9 +128,9 @@ type Obj = Record<string, unknown>;
 /**
  * The fields each section of the configuration file may hold, by section. `groups` holds groups by name
  * (any name), each with the fields listed under `group` (and `key_filter` within it); each entry of
- * `auth.clients` has the fields of `auth_client`. A field not listed here is refused, naming the nearest known one, so that a misspelt option
- * is an error instead of a default silently used. A new option is listed here and read in
- * {@linkcode toConfig}.
+ * `auth.clients` has the fields of `auth_client`. A field not listed here is refused, naming the nearest
+ * known one, so that a misspelt option is an error instead of a default silently used. A new option is
+ * listed here and read in {@linkcode toConfig}.
  */
 export const CONFIG_FIELDS: Record<string, string[]> = {
   node: ["host", "grpc_port", "http_port"],

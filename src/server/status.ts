@@ -135,8 +135,9 @@ export function statusResponse(deps: StatusDeps, path: string, url: string): Res
 }
 
 /**
- * The `key` parameter of a query, decoded strictly as `/_cache` decodes its path (`+` is a space): null when
- * absent, undefined when its percent-encoding is bad (URLSearchParams would keep "%ZZ" as it is).
+ * The `key` parameter of a query, percent-decoded as strictly as `/_cache` decodes its path (with `+` a
+ * space, as in any query): null when absent, undefined when its percent-encoding is bad (URLSearchParams
+ * would keep "%ZZ" as it is, and answer for a key nobody asked about).
  */
 function ownerKey(url: string): string | null | undefined {
   const q = url.indexOf("?");
