@@ -46,17 +46,16 @@ export interface HttpDeps {
 /** The longest TTL a PUT may ask for: 15 digits, about 31,700 years, well inside a safe integer. */
 const MAX_TTL_MS = 999_999_999_999_999;
 
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/g;
+
 /**
  * A one-line text answer. Keys are quoted where they are named, but a message may carry other text (a
  * peer's answer, an error from a library): control characters become `\uXXXX` escapes, so the body stays
  * one line.
  */
 function text(status: number, body: string, headers?: Record<string, string>): Response {
-  // deno-lint-ignore no-control-regex
-  const line = body.replace(
-    /[\u0000-\u001f\u007f]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+  const line = body.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
   return new Response(line + "\n", {
     status,
     headers: { "content-type": "text/plain; charset=utf-8", ...headers },

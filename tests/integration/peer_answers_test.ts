@@ -19,7 +19,8 @@ for (const status of [503, 401]) {
     const seen: string[] = [];
     const peer = Deno.serve({ hostname: "127.0.0.1", port: peerPort, onListen: () => {} }, (req) => {
       seen.push(`${req.method} ${new URL(req.url).pathname}`);
-      const reason = status === 503 ? "unavailable: overloaded" : "wrong peer token";
+      // Two lines, which the node must not pass on as two.
+      const reason = status === 503 ? "unavailable: overloaded\nretry later" : "wrong peer token";
       return new Response(reason + "\n", { status });
     });
     const node = await startNodeProcess({ peers: [peerUrl], args: ["--peer-token", TOKEN] });
@@ -41,7 +42,10 @@ for (const status of [503, 401]) {
         headers: { authorization: `Bearer ${TOKEN}` },
       });
       assert.equal(put.status, 503);
-      assert.match(await put.text(), new RegExp(`peer ${peerUrl} set failed: answered ${status}`));
+      const body = await put.text();
+      assert.match(body, new RegExp(`peer ${peerUrl} set failed: answered ${status}`));
+      assert.equal(body.split("\n").length, 2, `one line and its newline: ${JSON.stringify(body)}`);
+      if (status === 503) assert.match(body, /overloaded\\u000aretry later/);
       const local = await fetch(`${node.http}/_cache/metrics/${written}`, {
         headers: { "x-distcache-forwarded": "1" },
       });
