@@ -112,9 +112,11 @@ export interface Config {
   log: { level: Level };
   /**
    * PEM files. With `certFile` and `keyFile` both servers speak TLS; with `caFile` this node verifies its
-   * peers' certificates against that CA (else against the system's roots). Empty strings: plain text.
+   * peers' certificates against that CA (else against the system's roots). With `clientCaFile` (mutual
+   * TLS) both servers also require a client certificate signed by that CA, and this node presents its own
+   * certificate to its peers. Empty strings: off.
    */
-  tls: { certFile: string; keyFile: string; caFile: string };
+  tls: { certFile: string; keyFile: string; caFile: string; clientCaFile: string };
   auth: AuthSection;
 }
 
@@ -154,7 +156,7 @@ export const CONFIG_FIELDS: Record<string, string[]> = {
   limits: ["max_key_bytes", "max_value_bytes", "max_concurrent_loads", "max_batch_keys", "max_batch_bytes"],
   server: ["shutdown_timeout_ms"],
   log: ["level"],
-  tls: ["cert_file", "key_file", "ca_file"],
+  tls: ["cert_file", "key_file", "ca_file", "client_ca_file"],
   auth: ["reads_require_token", "reload_interval_ms", "clients"],
   auth_client: ["name", "scopes", "token", "tokens", "token_file"],
 };
@@ -519,9 +521,15 @@ function tlsFiles(tls: Obj): Config["tls"] {
     certFile: str(tls, "cert_file", "tls.cert_file", ""),
     keyFile: str(tls, "key_file", "tls.key_file", ""),
     caFile: str(tls, "ca_file", "tls.ca_file", ""),
+    clientCaFile: str(tls, "client_ca_file", "tls.client_ca_file", ""),
   };
   if ((files.certFile === "") !== (files.keyFile === "")) {
     throw new ConfigError("tls.cert_file and tls.key_file must be given together (or neither)");
+  }
+  if (files.clientCaFile !== "" && files.certFile === "") {
+    throw new ConfigError(
+      "tls.client_ca_file needs tls.cert_file and tls.key_file: clients are checked over TLS",
+    );
   }
   return files;
 }

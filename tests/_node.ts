@@ -47,6 +47,8 @@ export interface NodeProcessOptions {
   /** "https" for a node configured with a certificate; readiness is then checked against `caFile`. */
   scheme?: "http" | "https";
   caFile?: string;
+  /** A client certificate and key (PEM files) for the readiness check, for a node that requires one. */
+  clientCert?: { certFile: string; keyFile: string };
 }
 
 /** Runs main.ts with the given flags, returning once /readyz answers 200. */
@@ -70,8 +72,14 @@ export async function startNodeProcess(options: NodeProcessOptions = {}): Promis
   ];
   const child = spawnWatched(Deno.execPath(), args, options.env);
   const http = `${options.scheme ?? "http"}://127.0.0.1:${httpPort}`;
+  const identity = options.clientCert
+    ? {
+      cert: await Deno.readTextFile(options.clientCert.certFile),
+      key: await Deno.readTextFile(options.clientCert.keyFile),
+    }
+    : {};
   const client = options.caFile
-    ? Deno.createHttpClient({ caCerts: [await Deno.readTextFile(options.caFile)] })
+    ? Deno.createHttpClient({ caCerts: [await Deno.readTextFile(options.caFile)], ...identity })
     : undefined;
   try {
     await child.waitUntil(async () => {

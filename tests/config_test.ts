@@ -217,6 +217,11 @@ Deno.test("a wrong configuration value names its field and what was expected", a
     ["a batch byte limit of text", { limits: { max_batch_bytes: "8M" } }, /limits\.max_batch_bytes must be/],
     ["a certificate without its key", { tls: { cert_file: "c.pem" } }, /tls\.cert_file and tls\.key_file/],
     [
+      "a client CA without a certificate",
+      { tls: { client_ca_file: "ca.pem" } },
+      /tls\.client_ca_file needs tls\.cert_file and tls\.key_file/,
+    ],
+    [
       "an unknown policy",
       { groups: { metrics: { policy: "bogus" } } },
       /groups\.metrics\.policy must be one of lru, sieve, fifo, lfu, tinylfu \(got "bogus"\)/,
@@ -308,6 +313,6 @@ Deno.test("TLS with the gRPC peer protocol is refused, naming the reason", async
         e instanceof ConfigError && /peers\.protocol must be http when TLS is configured/.test(e.message),
     );
     const c = await loadConfig(["--config", path], noEnv) as Config;
-    assert.deepEqual(c.tls, { certFile: "c.pem", keyFile: "k.pem", caFile: "" });
+    assert.deepEqual(c.tls, { certFile: "c.pem", keyFile: "k.pem", caFile: "", clientCaFile: "" });
   });
 });

@@ -167,6 +167,7 @@ const FIELD_VALUES: Record<string, { good: unknown[]; bad: unknown[] }> = {
   "server.shutdown_timeout_ms": { good: [0, 5000], bad: [-1, "5s"] },
   "log.level": { good: ["debug", "info", "warn", "error"], bad: ["loud", 1] },
   "tls.ca_file": { good: ["", "ca.pem"], bad: [5] },
+  "tls.client_ca_file": { good: [""], bad: [5, "ca.pem"] },
 };
 
 /** Sets `path` (with `*` standing for `group`) in `doc`, making the mappings on the way. */
