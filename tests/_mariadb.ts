@@ -66,6 +66,7 @@ export async function startMariaDb(options: MariaDbOptions = {}): Promise<MariaD
       "--no-defaults",
       "--user=root",
       `--datadir=${dir}/data`,
+      `--tmpdir=${dir}/tmp`,
       `--socket=${dir}/sock`,
       `--pid-file=${dir}/pid`,
       `--port=${port}`,
@@ -132,11 +133,15 @@ function mariadbdPath(): string {
 }
 
 async function install(dir: string): Promise<void> {
+  await Deno.mkdir(`${dir}/tmp`, { recursive: true });
   const out = await new Deno.Command("mariadb-install-db", {
     args: [
       "--no-defaults",
       "--user=root",
       `--datadir=${dir}/data`,
+      // A private tmpdir: servers bootstrapping side by side in the shared /tmp can collide on the names of
+      // their temporary tables ("Could not remove temporary table", then the install aborts).
+      `--tmpdir=${dir}/tmp`,
       "--auth-root-authentication-method=normal",
       "--skip-test-db",
     ],
