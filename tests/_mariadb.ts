@@ -25,8 +25,12 @@ export interface MariaDb {
   rootQuery(sql: string): Promise<Record<string, unknown>[]>;
   /** Stops the server as a crash would (SIGKILL), keeping its data directory and port for a restart. */
   kill(): Promise<void>;
-  /** Freezes (SIGSTOP) or thaws (SIGCONT) the server: connections stay open but nothing answers. */
-  pause(paused: boolean): void;
+  /**
+   * Freezes (SIGSTOP) or thaws (SIGCONT) the server: connections stay open but nothing answers. Resolves
+   * once every thread of the server has stopped (or, thawing, at once): a signal is delivered
+   * asynchronously, and a thread still running on a loaded machine could answer one more query.
+   */
+  pause(paused: boolean): Promise<void>;
   /** Starts the server again on the same data directory and port, after a kill; resolves once it answers. */
   restart(): Promise<void>;
   /** Stops the server (SIGTERM, SIGKILL after 10 s) and removes its data directory; safe to call twice. */
@@ -108,7 +112,11 @@ export async function startMariaDb(options: MariaDbOptions = {}): Promise<MariaD
       port,
       rootQuery,
       kill: () => halt("SIGKILL"),
-      pause: (paused) => server && Deno.kill(server.pid, paused ? "SIGSTOP" : "SIGCONT"),
+      pause: async (paused) => {
+        if (!server) return;
+        Deno.kill(server.pid, paused ? "SIGSTOP" : "SIGCONT");
+        if (paused) await allThreadsStopped(server.pid);
+      },
       restart: async () => {
         if (server !== undefined) throw new Error("restart: the server is still running; kill it first");
         await createDatabase(dir, spawn(), password);
@@ -130,6 +138,22 @@ function mariadbdPath(): string {
   } catch {
     return "mariadbd";
   }
+}
+
+/** Waits until every thread of `pid` is in the stopped state ("T" in /proc/<pid>/task/<tid>/stat). */
+async function allThreadsStopped(pid: number): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const states: string[] = [];
+    for await (const task of Deno.readDir(`/proc/${pid}/task`)) {
+      const stat = await Deno.readTextFile(`/proc/${pid}/task/${task.name}/stat`).catch(() => "");
+      // The state follows the command name, which is in parentheses and may hold spaces.
+      states.push(stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3));
+    }
+    if (states.length > 0 && states.every((st) => st === "T" || st === "")) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`mariadbd ${pid} did not stop within ${READY_TIMEOUT_MS} ms of SIGSTOP`);
 }
 
 async function install(dir: string): Promise<void> {

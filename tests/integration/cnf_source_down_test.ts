@@ -72,7 +72,7 @@ Deno.test("with MariaDB killed, frozen and restarted, a node serves hits, fails 
     );
 
     await t.step("frozen (connections open, nothing answers): misses fail within the timeout", async () => {
-      db.pause(true);
+      await db.pause(true);
       try {
         const hit = await show(client, "CNF-002");
         assert.equal(hit.code, grpc.status.OK);
@@ -85,7 +85,7 @@ Deno.test("with MariaDB killed, frozen and restarted, a node serves hits, fails 
           assert.ok(miss.ms >= TIMEOUT_MS - 10 && miss.ms < TIMEOUT_MS + SLACK_MS, `took ${miss.ms} ms`);
         }
       } finally {
-        db.pause(false);
+        await db.pause(false);
       }
     });
 

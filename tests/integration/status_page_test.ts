@@ -3,17 +3,31 @@ import { freePort, metricValue, type NodeProcess, startNodeProcess } from "../_n
 
 const BROWSER = new URL("./_status_browser.ts", import.meta.url).pathname;
 
-/** Starts three nodes that list each other as static peers. */
-async function startRing(): Promise<NodeProcess[]> {
+/**
+ * Starts three nodes that list each other as static peers, with config/config.yml but for the metrics
+ * group's key filter, which would answer an unknown key before the cache could remember it as missing.
+ */
+async function startRing(dir: string): Promise<NodeProcess[]> {
+  const yaml = await Deno.readTextFile(new URL("../../config/config.yml", import.meta.url));
+  const unfiltered = yaml.replace(/^( {4}key_filter:\n {6}enabled:) true$/m, "$1 false");
+  assert.notEqual(unfiltered, yaml, "config/config.yml has groups.metrics.key_filter.enabled: true");
+  await Deno.writeTextFile(`${dir}/config.yml`, unfiltered);
   const ports = [freePort(), freePort(), freePort()];
   const urls = ports.map((p) => `http://127.0.0.1:${p}`);
   return await Promise.all(
-    ports.map((httpPort, i) => startNodeProcess({ httpPort, peers: urls.filter((_, j) => j !== i) })),
+    ports.map((httpPort, i) =>
+      startNodeProcess({
+        httpPort,
+        peers: urls.filter((_, j) => j !== i),
+        args: ["--config", `${dir}/config.yml`],
+      })
+    ),
   );
 }
 
 Deno.test("status page shows the ring of three and answers an owner lookup, in headless Chromium", async (t) => {
-  const nodes = await startRing();
+  const dir = await Deno.makeTempDir();
+  const nodes = await startRing(dir);
   const urls = nodes.map((n) => n.http).sort();
   try {
     for (const key of ["CNF-001", "CNF-002", "CNF-003"]) {
@@ -104,5 +118,6 @@ Deno.test("status page shows the ring of three and answers an owner lookup, in h
     });
   } finally {
     for (const n of nodes) assert.equal(await n.stop(), 0, n.log());
+    await Deno.remove(dir, { recursive: true });
   }
 });
