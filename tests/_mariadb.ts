@@ -140,17 +140,22 @@ function mariadbdPath(): string {
   }
 }
 
-/** Waits until every thread of `pid` is in the stopped state ("T" in /proc/<pid>/task/<tid>/stat). */
+/**
+ * Waits until every thread of `pid` is in the stopped state ("T" in /proc/<pid>/task/<tid>/stat). Read
+ * with `sh`: Deno lets only --allow-all read /proc/<pid>.
+ */
 async function allThreadsStopped(pid: number): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    const states: string[] = [];
-    for await (const task of Deno.readDir(`/proc/${pid}/task`)) {
-      const stat = await Deno.readTextFile(`/proc/${pid}/task/${task.name}/stat`).catch(() => "");
-      // The state follows the command name, which is in parentheses and may hold spaces.
-      states.push(stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3));
-    }
-    if (states.length > 0 && states.every((st) => st === "T" || st === "")) return;
+    const out = await new Deno.Command("sh", {
+      args: ["-c", `cat /proc/${pid}/task/*/stat`],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    // The state follows the command name, which is in parentheses and may hold spaces.
+    const states = new TextDecoder().decode(out.stdout).split("\n").filter((l) => l !== "")
+      .map((l) => l.slice(l.lastIndexOf(")") + 2, l.lastIndexOf(")") + 3));
+    if (states.length > 0 && states.every((st) => st === "T")) return;
     await new Promise((r) => setTimeout(r, 5));
   }
   throw new Error(`mariadbd ${pid} did not stop within ${READY_TIMEOUT_MS} ms of SIGSTOP`);

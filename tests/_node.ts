@@ -83,6 +83,11 @@ export async function startNodeProcess(options: NodeProcessOptions = {}): Promis
     : undefined;
   try {
     await child.waitUntil(async () => {
+      // The node on the port must be ours: on a shared machine another process may take the port between
+      // the check in freePort and the bind, and its /readyz must not pass for this node's (which then exits,
+      // failing here with its message). Ours reports the gRPC port it was given.
+      const health = await fetch(`${http}/healthz`, { client });
+      if (!health.ok || !String((await health.json()).grpc).endsWith(`:${grpcPort}`)) return false;
       const res = await fetch(`${http}/readyz`, { client });
       await res.body?.cancel();
       return res.ok;
@@ -122,7 +127,36 @@ export async function metricValue(
     }
   }
   if (samples === 0) {
-    throw new Error(`${http}/metrics has no sample of ${name}${JSON.stringify(labels)}`);
+    throw new MissingMetricError(`${http}/metrics has no sample of ${name}${JSON.stringify(labels)}`);
   }
+  return sum;
+}
+
+/** A metric or label set that a node's /metrics does not show. */
+export class MissingMetricError extends Error {
+  override name = "MissingMetricError";
+}
+
+/**
+ * Sums a metric over several nodes. A node without a sample counts 0 (a labelled series appears with its
+ * first observation, and some nodes may have made none), but when no node has one the metric is missing
+ * and this throws, as {@linkcode metricValue} does.
+ */
+export async function metricSum(
+  https: string[],
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  let sum = 0;
+  let found = false;
+  for (const http of https) {
+    try {
+      sum += await metricValue(http, name, labels);
+      found = true;
+    } catch (e) {
+      if (!(e instanceof MissingMetricError)) throw e;
+    }
+  }
+  if (!found) throw new MissingMetricError(`no node has a sample of ${name}${JSON.stringify(labels)}`);
   return sum;
 }
