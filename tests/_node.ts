@@ -106,7 +106,9 @@ export async function startNodeProcess(options: NodeProcessOptions = {}): Promis
 
 /**
  * Sums the samples of a metric (optionally only those whose labels include `labels`) on a node.
- * Throws when no sample matches, so that a renamed or dropped metric fails the test instead of reading 0.
+ * Throws when the node does not export the metric at all (no `# TYPE` line for it, so a renamed or dropped
+ * metric fails the test instead of reading 0), or when a label name is on none of its samples. A family
+ * without the asked label values yet (a labelled series appears with its first count) reads 0.
  */
 export async function metricValue(
   http: string,
@@ -115,19 +117,23 @@ export async function metricValue(
   client?: Deno.HttpClient,
 ): Promise<number> {
   const text = await (await fetch(`${http}/metrics`, { client })).text();
+  const family = name.replace(/_(count|sum|bucket)$/, "");
+  const types = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+  if (!types.has(name) && !types.has(family)) {
+    throw new MissingMetricError(`${http}/metrics has no metric ${name}`);
+  }
   let sum = 0;
-  let samples = 0;
+  const labelNames = new Set<string>();
   for (const line of text.split("\n")) {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
     const lbl = m[2] ?? "";
-    if (Object.entries(labels).every(([k, v]) => lbl.includes(`${k}="${v}"`))) {
-      sum += Number(m[3]);
-      samples++;
-    }
+    for (const l of lbl.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="/g)) labelNames.add(l[1]);
+    if (Object.entries(labels).every(([k, v]) => lbl.includes(`${k}="${v}"`))) sum += Number(m[3]);
   }
-  if (samples === 0) {
-    throw new MissingMetricError(`${http}/metrics has no sample of ${name}${JSON.stringify(labels)}`);
+  const unknown = Object.keys(labels).filter((k) => !labelNames.has(k));
+  if (labelNames.size > 0 && unknown.length > 0) {
+    throw new MissingMetricError(`${http}/metrics: ${name} has no label ${unknown.join(", ")}`);
   }
   return sum;
 }
