@@ -161,12 +161,16 @@ async function startMariaDb(): Promise<{ url: string; port: number }> {
   } catch {
     installed = false;
   }
+  // A private tmpdir: servers bootstrapping side by side in the shared /tmp can collide on the names of
+  // their temporary tables.
+  await Deno.mkdir(`${dir}/tmp`, { recursive: true });
   if (!installed) {
     const out = await new Deno.Command("mariadb-install-db", {
       args: [
         "--no-defaults",
         "--user=root",
         `--datadir=${dir}/data`,
+        `--tmpdir=${dir}/tmp`,
         "--auth-root-authentication-method=normal",
         "--skip-test-db",
       ],
@@ -186,6 +190,7 @@ async function startMariaDb(): Promise<{ url: string; port: number }> {
     "--no-defaults",
     "--user=root",
     `--datadir=${dir}/data`,
+    `--tmpdir=${dir}/tmp`,
     `--socket=${dir}/sock`,
     `--pid-file=${dir}/pid`,
     `--port=${port}`,

@@ -1,13 +1,19 @@
 /**
  * Replays a gzip access trace (one key per line) through a cache policy at a fixed capacity in entries
  * and prints one JSON line with its hit ratio, to compare policies on real access patterns. The policy
- * `opt` is Belady's offline optimum, the ceiling for the others.
+ * `opt` is Belady's offline optimum, the ceiling for the others. A file that is not gzip, or is damaged,
+ * exits with status 2 and a message, like a bad flag.
  *
  * Usage: `deno task hitratio --trace <file.gz> --capacity <entries> --policy <name>`
  * @module
  */
 import { createCache, policies } from "../src/cache/policies.ts";
 import { beladyHits } from "./_belady.ts";
+
+/** What a trace file holds, for messages and docs. */
+export const TRACE_FORMAT =
+  "a trace is a gzip-compressed text file of one key per line (any text without a newline); blank lines " +
+  "and lines of * are skipped";
 
 /** The name of Belady's optimum, replayed offline since it must see the whole trace first. */
 export const OPT = "opt";
@@ -182,11 +188,23 @@ if (import.meta.main) {
     file = await Deno.open(flags.trace).catch((err) => {
       throw new UsageError(`--trace cannot be read: ${flags.trace}: ${err.message}`);
     });
+    const magic = new Uint8Array(2);
+    const read = await file.read(magic);
+    if (read !== 2 || magic[0] !== 0x1f || magic[1] !== 0x8b) {
+      throw new UsageError(`--trace ${flags.trace} is not gzip-compressed; ${TRACE_FORMAT}`);
+    }
+    await file.seek(0, Deno.SeekMode.Start);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     console.error(`hitratio: ${err.message}`);
     console.error("usage: deno task hitratio --trace <file.gz> --capacity <entries> --policy <name>");
     Deno.exit(2);
   }
-  console.log(JSON.stringify(await replay(file.readable, flags.policy, flags.capacity)));
+  try {
+    console.log(JSON.stringify(await replay(file.readable, flags.policy, flags.capacity)));
+  } catch (err) {
+    // A gzip header followed by damaged data fails inside the decompression stream.
+    console.error(`hitratio: --trace ${flags.trace} is not a readable gzip trace: ${(err as Error).message}`);
+    Deno.exit(2);
+  }
 }

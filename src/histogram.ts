@@ -82,7 +82,8 @@ export class Histogram {
 
   /** The histogram in the Prometheus text format (empty when nothing was observed). */
   text(): string {
-    if (this.#series.size === 0) return "";
+    // The family is shown before its first observation too, so a scrape (or a check) can tell a metric
+    // that has seen nothing yet from one that does not exist.
     const n = this.#name;
     const lines = [`# HELP ${n} ${this.#help}`, `# TYPE ${n} histogram`];
     for (const { labels, counts, sum } of this.#series.values()) {

@@ -343,7 +343,7 @@ export class NodeMetrics {
         }
       }
     }
-    return lines.length > 2 ? lines.join("\n") + "\n" : "";
+    return lines.join("\n") + "\n";
   }
 
   /** Records one call to a peer. */

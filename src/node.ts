@@ -29,6 +29,7 @@ import { httpHandler } from "./server/http.ts";
 import { BATCH_READS, batchHandlers, batchService } from "./server/grpc_batch.ts";
 import { CNF_BATCH_READS, cnfBatchHandlers, cnfBatchService } from "./server/grpc_cnf_batch.ts";
 import type { StatusRing } from "./server/status.ts";
+import { serveMutualTls } from "./server/mutual_tls_server.ts";
 import { loadTransport } from "./server/tls.ts";
 import { LoadLimit } from "./load_limit.ts";
 import { redactUrl } from "./redact.ts";
@@ -214,19 +215,34 @@ export async function startNode(config: Config): Promise<RunningNode> {
   const grpcAddress = `${config.host}:${grpcPort}`;
   handlerDeps.self.grpc = grpcAddress;
 
-  let httpServer: Deno.HttpServer<Deno.NetAddr>;
+  let httpServer: { shutdown(): Promise<void> };
   const listening = Promise.withResolvers<Deno.NetAddr>();
+  const onError = (e: unknown) => {
+    log("error", "http handler failed", { error: e });
+    return new Response("internal error\n", { status: 500 });
+  };
   try {
-    httpServer = Deno.serve({
-      ...transport.serve,
-      hostname: config.host,
-      port: config.httpPort,
-      onListen: (addr) => listening.resolve(addr),
-      onError: (e) => {
-        log("error", "http handler failed", { error: e });
-        return new Response("internal error\n", { status: 500 });
-      },
-    }, httpHandler(handlerDeps));
+    if (transport.clientCa) {
+      // Deno.serve cannot ask clients for a certificate; this server can.
+      const server = await serveMutualTls({
+        hostname: config.host,
+        port: config.httpPort,
+        cert: transport.serve.cert!,
+        key: transport.serve.key!,
+        clientCa: transport.clientCa,
+        onError,
+      }, httpHandler(handlerDeps));
+      listening.resolve(server.addr);
+      httpServer = server;
+    } else {
+      httpServer = Deno.serve({
+        ...transport.serve,
+        hostname: config.host,
+        port: config.httpPort,
+        onListen: (addr) => listening.resolve(addr),
+        onError,
+      }, httpHandler(handlerDeps));
+    }
   } catch (e) {
     grpcServer.forceShutdown();
     for (const stop of stopFilters) stop();

@@ -111,6 +111,13 @@ export async function startEtcd(): Promise<Etcd> {
 /** The lease TTL the tests use, short so a crash is noticed quickly. */
 export const TEST_LEASE_TTL_S = 2;
 
+/**
+ * How long past what configuration allows an awaited event (a watch delivered, a ring updated) may take on
+ * a loaded machine. Generous on purpose: the bound tells "happens" from "never", not how fast; the figures
+ * are measured by `deno task bench membership`.
+ */
+export const EVENT_SLACK_MS = 10_000;
+
 const CONFIG = new URL("../config/config.yml", import.meta.url);
 
 /** Writes config/config.yml with `etcd.lease_ttl_s` set to `ttlS` into `dir` and returns its path. */
@@ -177,9 +184,10 @@ export async function allRegistered(endpoint: string, nodes: NodeProcess[]): Pro
 
 /**
  * GETs the seeded CNF keys round-robin through `nodes`, one at a time and `gapMs` apart, until stopped
- * or after `max` requests; `stop` reports how many were sent and the ones that did not answer 200.
+ * or after `max` requests; `stop` reports how many were sent and the ones that did not answer 200 within
+ * `timeoutMs` (default {@linkcode EVENT_SLACK_MS}: in tests only a hang fails).
  */
-export function lightLoad(nodes: NodeProcess[], gapMs = 20, max = 3000) {
+export function lightLoad(nodes: NodeProcess[], gapMs = 20, max = 3000, timeoutMs = EVENT_SLACK_MS) {
   let running = true;
   let requests = 0;
   const failures: string[] = [];
@@ -188,7 +196,9 @@ export function lightLoad(nodes: NodeProcess[], gapMs = 20, max = 3000) {
       const node = nodes[i % nodes.length];
       const key = `CNF-${String((i % 100) + 1).padStart(3, "0")}`;
       try {
-        const res = await fetch(`${node.http}/_cache/metrics/${key}`, { signal: AbortSignal.timeout(2000) });
+        const res = await fetch(`${node.http}/_cache/metrics/${key}`, {
+          signal: AbortSignal.timeout(timeoutMs),
+        });
         await res.body?.cancel();
         if (res.status !== 200) failures.push(`${node.http} ${key} ${res.status}`);
       } catch (e) {
@@ -199,6 +209,8 @@ export function lightLoad(nodes: NodeProcess[], gapMs = 20, max = 3000) {
     }
   })();
   return {
+    /** Requests sent so far. */
+    sent: () => requests,
     async stop(): Promise<{ requests: number; failures: string[] }> {
       running = false;
       await done;

@@ -25,8 +25,12 @@ export interface MariaDb {
   rootQuery(sql: string): Promise<Record<string, unknown>[]>;
   /** Stops the server as a crash would (SIGKILL), keeping its data directory and port for a restart. */
   kill(): Promise<void>;
-  /** Freezes (SIGSTOP) or thaws (SIGCONT) the server: connections stay open but nothing answers. */
-  pause(paused: boolean): void;
+  /**
+   * Freezes (SIGSTOP) or thaws (SIGCONT) the server: connections stay open but nothing answers. Resolves
+   * once every thread of the server has stopped (or, thawing, at once): a signal is delivered
+   * asynchronously, and a thread still running on a loaded machine could answer one more query.
+   */
+  pause(paused: boolean): Promise<void>;
   /** Starts the server again on the same data directory and port, after a kill; resolves once it answers. */
   restart(): Promise<void>;
   /** Stops the server (SIGTERM, SIGKILL after 10 s) and removes its data directory; safe to call twice. */
@@ -66,6 +70,7 @@ export async function startMariaDb(options: MariaDbOptions = {}): Promise<MariaD
       "--no-defaults",
       "--user=root",
       `--datadir=${dir}/data`,
+      `--tmpdir=${dir}/tmp`,
       `--socket=${dir}/sock`,
       `--pid-file=${dir}/pid`,
       `--port=${port}`,
@@ -107,7 +112,11 @@ export async function startMariaDb(options: MariaDbOptions = {}): Promise<MariaD
       port,
       rootQuery,
       kill: () => halt("SIGKILL"),
-      pause: (paused) => server && Deno.kill(server.pid, paused ? "SIGSTOP" : "SIGCONT"),
+      pause: async (paused) => {
+        if (!server) return;
+        Deno.kill(server.pid, paused ? "SIGSTOP" : "SIGCONT");
+        if (paused) await allThreadsStopped(server.pid);
+      },
       restart: async () => {
         if (server !== undefined) throw new Error("restart: the server is still running; kill it first");
         await createDatabase(dir, spawn(), password);
@@ -131,12 +140,37 @@ function mariadbdPath(): string {
   }
 }
 
+/**
+ * Waits until every thread of `pid` is in the stopped state ("T" in /proc/<pid>/task/<tid>/stat). Read
+ * with `sh`: Deno lets only --allow-all read /proc/<pid>.
+ */
+async function allThreadsStopped(pid: number): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const out = await new Deno.Command("sh", {
+      args: ["-c", `cat /proc/${pid}/task/*/stat`],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    // The state follows the command name, which is in parentheses and may hold spaces.
+    const states = new TextDecoder().decode(out.stdout).split("\n").filter((l) => l !== "")
+      .map((l) => l.slice(l.lastIndexOf(")") + 2, l.lastIndexOf(")") + 3));
+    if (states.length > 0 && states.every((st) => st === "T")) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`mariadbd ${pid} did not stop within ${READY_TIMEOUT_MS} ms of SIGSTOP`);
+}
+
 async function install(dir: string): Promise<void> {
+  await Deno.mkdir(`${dir}/tmp`, { recursive: true });
   const out = await new Deno.Command("mariadb-install-db", {
     args: [
       "--no-defaults",
       "--user=root",
       `--datadir=${dir}/data`,
+      // A private tmpdir: servers bootstrapping side by side in the shared /tmp can collide on the names of
+      // their temporary tables ("Could not remove temporary table", then the install aborts).
+      `--tmpdir=${dir}/tmp`,
       "--auth-root-authentication-method=normal",
       "--skip-test-db",
     ],

@@ -216,6 +216,33 @@ Deno.test("a wrong configuration value names its field and what was expected", a
     ["a zero batch limit", { limits: { max_batch_keys: 0 } }, /limits\.max_batch_keys must be an integer/],
     ["a batch byte limit of text", { limits: { max_batch_bytes: "8M" } }, /limits\.max_batch_bytes must be/],
     ["a certificate without its key", { tls: { cert_file: "c.pem" } }, /tls\.cert_file and tls\.key_file/],
+    [
+      "a client CA without a certificate",
+      { tls: { client_ca_file: "ca.pem" } },
+      /tls\.client_ca_file needs tls\.cert_file and tls\.key_file/,
+    ],
+    [
+      "an unknown policy",
+      { groups: { metrics: { policy: "bogus" } } },
+      /groups\.metrics\.policy must be one of lru, sieve, fifo, lfu, tinylfu(, [a-z-]+)* \(got "bogus"\)/,
+    ],
+    [
+      "an unknown field in a section",
+      { etcd: { bogus_field: 1 } },
+      /^etcd\.bogus_field is not a known field; did you mean etcd\.endpoints\? \(known: endpoints, lease_ttl_s\)$/,
+    ],
+    [
+      "a misspelt group option",
+      { groups: { metrics: { ttl: 5 } } },
+      /^groups\.metrics\.ttl is not a known field; did you mean groups\.metrics\.ttl_ms\?/,
+    ],
+    [
+      "a misspelt section",
+      { datbase: { url: "x" } },
+      /^datbase is not a known field; did you mean database\?/,
+    ],
+    ["a key with a newline", { node: { "a\nb": 1 } }, /^node\.a\\nb is not a known field/],
+    ["a group name with a newline", { groups: { "a\nb": {} } }, /^groups\.a\\nb: a group name must be/],
   ];
   for (const [name, doc, message] of cases) {
     await t.step(name, () => {
@@ -232,7 +259,27 @@ Deno.test("a wrong flag or file names the flag", async (t) => {
     ["a peer that is not a URL", ["--peers", "h:1"], /--peers must be an http/],
     ["an etcd endpoint without a port", ["--etcd", "h"], /--etcd must be host:port/],
     ["an unknown peer protocol", ["--peer-protocol", "udp"], /--peer-protocol must be http or grpc/],
-    ["a database URL of another kind", ["--db", "postgres://h/db"], /--db \/ database\.url must be sqlite:/],
+    [
+      "a database URL of another kind",
+      ["--db", "postgres://h/db"],
+      /--db \/ database\.url: unsupported database URL "postgres:\/\/h\/db"; expected sqlite:/,
+    ],
+    [
+      "a MySQL URL without a user or a database",
+      ["--db", "mysql://nohost"],
+      /--db \/ database\.url: MySQL URL "mysql:\/\/nohost" needs a user, a host and a database/,
+    ],
+    [
+      "a MySQL URL hides its password in the message",
+      ["--db", "mysql://u:secret@h"],
+      /MySQL URL "mysql:\/\/u:\*\*\*@h" needs/,
+    ],
+    ["an IPv4 address out of range", ["--host", "999.1.1.1"], /--host \/ node\.host must be an IP address/],
+    [
+      "the same HTTP and gRPC port",
+      ["--http-port", "7000", "--grpc-port", "7000"],
+      /--http-port \/ node\.http_port and --grpc-port \/ node\.grpc_port must differ \(both 7000\)/,
+    ],
     ["a host with a slash", ["--host", "a/b"], /--host \/ node\.host must be an IP address or host name/],
     [
       "a file that does not exist",
@@ -266,6 +313,6 @@ Deno.test("TLS with the gRPC peer protocol is refused, naming the reason", async
         e instanceof ConfigError && /peers\.protocol must be http when TLS is configured/.test(e.message),
     );
     const c = await loadConfig(["--config", path], noEnv) as Config;
-    assert.deepEqual(c.tls, { certFile: "c.pem", keyFile: "k.pem", caFile: "" });
+    assert.deepEqual(c.tls, { certFile: "c.pem", keyFile: "k.pem", caFile: "", clientCaFile: "" });
   });
 });

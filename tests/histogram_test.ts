@@ -3,7 +3,8 @@ import { Histogram } from "../src/histogram.ts";
 
 Deno.test("Histogram writes cumulative buckets, sum and count per label set", () => {
   const h = new Histogram("op_seconds", "Operations.", ["op", "peer"], [0.001, 0.01]);
-  assert.equal(h.text(), "");
+  // Before any observation the family is shown, without samples.
+  assert.equal(h.text(), "# HELP op_seconds Operations.\n# TYPE op_seconds histogram\n");
   h.observe(["get", "a"], 0.0005);
   h.observe(["get", "a"], 0.001); // on a bound: counted in that bucket (le is "less or equal")
   h.observe(["get", "a"], 0.5);

@@ -35,6 +35,16 @@ Deno.test("log writes one JSON object per line with time, level, node, event and
   });
 });
 
+Deno.test("a key holding a newline or NUL stays inside one escaped log line", async () => {
+  const lines = await stderrOf(`
+    L.log("warn", "ignoring a malformed member in etcd", { key: "GroupCache/a\\nb\\u0000c", error: new Error("x\\ny") });
+  `);
+  assert.equal(lines.length, 1);
+  assert.ok(!lines[0].includes("\u0000"), "no raw NUL");
+  assert.match(lines[0], /"key":"GroupCache\/a\\nb\\u0000c"/);
+  assert.deepEqual(JSON.parse(lines[0]).fields, { key: "GroupCache/a\nb\u0000c", error: "x\ny" });
+});
+
 Deno.test("log writes nothing below the level set", async () => {
   const lines = await stderrOf(`
     L.setLogLevel("warn");

@@ -3,10 +3,10 @@
  * the right store for a `--db` URL.
  * @module
  */
+import { type DatabaseTarget, parseDatabaseUrl } from "./database_url.ts";
 import type { CnfMetric } from "./cnf_metric.ts";
 import { MysqlCnfRepository } from "./mysql_repository.ts";
 import { SqliteCnfRepository } from "./sqlite_repository.ts";
-import { redactUrl } from "../redact.ts";
 
 /**
  * The table `cnf_metric` behind the cache. Every method validates its input before it reaches the
@@ -62,8 +62,6 @@ export interface RepositoryOptions {
   timeoutMs?: number;
 }
 
-const USAGE = "expected sqlite:<path>, sqlite::memory: or mysql://user:pass@host:port/db";
-
 /**
  * Opens the store a `--db` URL names, creating table `cnf_metric` and seeding it when it is empty.
  *
@@ -85,36 +83,13 @@ const USAGE = "expected sqlite:<path>, sqlite::memory: or mysql://user:pass@host
  * ```
  */
 export async function openRepository(url: string, options: RepositoryOptions = {}): Promise<CnfRepository> {
-  if (url === "sqlite::memory:") return SqliteCnfRepository.open(":memory:");
-  if (url.startsWith("sqlite:")) {
-    const path = url.slice("sqlite:".length);
-    if (path === "" || path.startsWith("//")) {
-      throw new Error(`--db: "${url}" has no file path; ${USAGE}`);
-    }
-    return SqliteCnfRepository.open(path);
-  }
-  if (url.startsWith("mysql://")) {
-    return await MysqlCnfRepository.open({ ...parseMysqlUrl(url), timeoutMs: options.timeoutMs });
-  }
-  throw new Error(`--db: unsupported database URL "${redactUrl(url)}"; ${USAGE}`);
-}
-
-function parseMysqlUrl(url: string) {
-  let u: URL;
+  let target: DatabaseTarget;
   try {
-    u = new URL(url);
-  } catch {
-    throw new Error(`--db: malformed MySQL URL "${redactUrl(url)}"; ${USAGE}`);
+    target = parseDatabaseUrl(url);
+  } catch (e) {
+    throw new Error(`--db: ${(e as Error).message}`);
   }
-  const database = decodeURIComponent(u.pathname.slice(1));
-  if (u.hostname === "" || u.username === "" || database === "" || database.includes("/")) {
-    throw new Error(`--db: MySQL URL "${redactUrl(url)}" needs a user, a host and a database; ${USAGE}`);
-  }
-  return {
-    host: u.hostname.replace(/^\[(.*)\]$/, "$1"),
-    port: u.port === "" ? 3306 : Number(u.port),
-    user: decodeURIComponent(u.username),
-    password: decodeURIComponent(u.password),
-    database,
-  };
+  if (target.kind === "sqlite") return SqliteCnfRepository.open(target.path);
+  const { kind: _, ...mysql } = target;
+  return await MysqlCnfRepository.open({ ...mysql, timeoutMs: options.timeoutMs });
 }

@@ -10,7 +10,7 @@ import type { Group } from "../cache/group.ts";
 import type { NodeMetrics } from "../metrics.ts";
 import { FORWARDED_HEADER, STALE_HEADER } from "../protocol.ts";
 import { malformed, serviceClient, tolerantService } from "./proto.ts";
-import { keyProblem } from "./validate.ts";
+import { keyProblem, quote } from "./validate.ts";
 
 /** What the GroupCache handlers need from the node. */
 export interface GrpcDeps {
@@ -57,7 +57,7 @@ function target(deps: GrpcDeps, call: Call): Target | grpc.ServiceError {
   const groupName = String(req.group ?? "");
   if (groupName === "") return status(grpc.status.INVALID_ARGUMENT, "group must not be empty");
   const group = deps.groups.get(groupName);
-  if (!group) return status(grpc.status.NOT_FOUND, `unknown group "${groupName}"`);
+  if (!group) return status(grpc.status.NOT_FOUND, `unknown group ${quote(groupName)}`);
   const key = String(req.key ?? "");
   const problem = keyProblem(key, deps.maxKeyBytes);
   if (problem) return status(grpc.status.INVALID_ARGUMENT, problem);
@@ -127,7 +127,10 @@ export function groupCacheHandlers(deps: GrpcDeps): grpc.UntypedServiceImplement
         "Get",
         pending.then((view) => {
           if (!view) {
-            throw status(grpc.status.NOT_FOUND, `no value for key "${key}" in group "${group.name}"`);
+            throw status(
+              grpc.status.NOT_FOUND,
+              `no value for key ${quote(key)} in group ${quote(group.name)}`,
+            );
           }
           if (group.isStale(view)) markStale(call);
           return { value: view.toBytes(), minute_qps: 0, expire_unix_ms: view.expiresAt };

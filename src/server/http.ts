@@ -17,7 +17,7 @@ import {
 import { batchBodyLimit, batchResponse } from "./http_batch.ts";
 import { statusResponse, type StatusRing } from "./status.ts";
 import { audit, checkHttp, type Guard } from "../auth/guard.ts";
-import { keyProblem } from "./validate.ts";
+import { keyProblem, quote } from "./validate.ts";
 import { bodyTaken } from "../garbage.ts";
 
 /** What the handler needs from its node. */
@@ -44,8 +44,20 @@ export interface HttpDeps {
   vnodes?: number;
 }
 
+/** The longest TTL a PUT may ask for: 15 digits, about 31,700 years, well inside a safe integer. */
+const MAX_TTL_MS = 999_999_999_999_999;
+
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/g;
+
+/**
+ * A one-line text answer. Keys are quoted where they are named, but a message may carry other text (a
+ * peer's answer, an error from a library): control characters become `\uXXXX` escapes, so the body stays
+ * one line.
+ */
 function text(status: number, body: string, headers?: Record<string, string>): Response {
-  return new Response(body + "\n", {
+  const line = body.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return new Response(line + "\n", {
     status,
     headers: { "content-type": "text/plain; charset=utf-8", ...headers },
   });
@@ -96,7 +108,9 @@ function valueResponse(view: ByteView, stale = false): Response {
 }
 
 function found(view: ByteView | null, group: Group, key: string): Response {
-  return view ? valueResponse(view) : text(404, `no value for key "${key}" in group "${group.name}"`);
+  return view
+    ? valueResponse(view)
+    : text(404, `no value for key ${quote(key)} in group ${quote(group.name)}`);
 }
 
 /** Like {@linkcode found}, for a loaded value, which may answer stale after a failed reload. */
@@ -153,7 +167,7 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
       if (who instanceof Response) return who;
     }
     const group = deps.groups.get(groupName);
-    if (!group) return text(404, `unknown group "${groupName}"`);
+    if (!group) return text(404, `unknown group ${quote(groupName)}`);
     const problem = keyProblem(key, deps.maxKeyBytes);
     if (problem) return text(400, problem);
     const cached = group.getCached(key);
@@ -189,7 +203,7 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
     key: string,
   ): Response | Promise<Response> {
     const group = deps.groups.get(groupName);
-    if (!group) return text(404, `unknown group "${groupName}"`);
+    if (!group) return text(404, `unknown group ${quote(groupName)}`);
     const problem = keyProblem(key, deps.maxKeyBytes);
     if (problem) return text(400, problem);
     return write(req, method, group, key);
@@ -227,8 +241,11 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
       return new Response(null, { status: 204 });
     }
     const ttlHeader = req.headers.get(TTL_HEADER) ?? "0";
-    if (!/^\d{1,15}$/.test(ttlHeader)) {
-      return text(400, `${TTL_HEADER} must be a whole number of milliseconds (got "${ttlHeader}")`);
+    if (!/^\d+$/.test(ttlHeader)) {
+      return text(400, `${TTL_HEADER} must be a whole number of milliseconds (got ${quote(ttlHeader)})`);
+    }
+    if (ttlHeader.length > 15) {
+      return text(400, `${TTL_HEADER} is above the limit of ${MAX_TTL_MS} milliseconds (got ${ttlHeader})`);
     }
     const body = await readBody(req, deps.maxValueBytes);
     if (!body) return text(413, `value exceeds the limit of ${deps.maxValueBytes} bytes`);

@@ -90,6 +90,7 @@ export function nodeStatus(deps: StatusDeps): NodeStatus {
     },
     groups: [...deps.groups.values()].map((g) => {
       const stats = g.stats();
+      // The definition docs/OPERATIONS.md and the dashboard use: a Get answered without a load.
       const hits = stats.cacheHits + stats.hotHits + stats.negativeHits;
       const cache = (which: "main" | "hot") => ({
         ...g.cacheStats(which),
@@ -124,10 +125,31 @@ export function statusResponse(deps: StatusDeps, path: string, url: string): Res
     });
   }
   if (path === "/_status") return json(200, nodeStatus(deps));
-  const key = new URL(url).searchParams.get("key");
+  const key = ownerKey(url);
   if (key === null) return json(400, { error: "expected /_status/owner?key=<key>" });
+  if (key === undefined) return json(400, { error: "bad percent-encoding in the key" });
   const problem = keyProblem(key, deps.maxKeyBytes);
   if (problem) return json(400, { error: problem });
   const owner = deps.ring?.owner(key) ?? deps.self.http;
   return json(200, { key, owner, self: owner === deps.self.http });
+}
+
+/**
+ * The `key` parameter of a query, percent-decoded as strictly as `/_cache` decodes its path (with `+` a
+ * space, as in any query): null when absent, undefined when its percent-encoding is bad (URLSearchParams
+ * would keep "%ZZ" as it is, and answer for a key nobody asked about).
+ */
+function ownerKey(url: string): string | null | undefined {
+  const q = url.indexOf("?");
+  if (q === -1) return null;
+  for (const pair of url.slice(q + 1).split("&")) {
+    const eq = pair.indexOf("=");
+    if ((eq === -1 ? pair : pair.slice(0, eq)) !== "key") continue;
+    try {
+      return decodeURIComponent(eq === -1 ? "" : pair.slice(eq + 1).replace(/\+/g, " "));
+    } catch {
+      return undefined;
+    }
+  }
+  return null;
 }

@@ -5,6 +5,14 @@
 
 const encoder = new TextEncoder();
 
+/**
+ * A key or name as an error message shows it: JSON-quoted, so a newline or NUL in it cannot split the
+ * message into lines or end it early.
+ */
+export function quote(s: string): string {
+  return JSON.stringify(s);
+}
+
 /** Returns why `key` is not a valid cache key, or undefined when it is. */
 export function keyProblem(key: string, maxKeyBytes: number): string | undefined {
   if (key.length === 0) return "key must not be empty";

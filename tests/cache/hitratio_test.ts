@@ -115,3 +115,61 @@ Deno.test("hitratio: opt is never beaten by any policy on a random trace", async
     assert.ok((await replayKeys(keys, policy, 50)).hits <= opt, policy);
   }
 });
+
+Deno.test("hitratio: a trace that is not gzip, or is damaged, exits 2 with a message", async (t) => {
+  const dir = await Deno.makeTempDir();
+  const script = new URL("../../scripts/hitratio.ts", import.meta.url).pathname;
+  const run = async (file: string) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", `--allow-read=${dir}`, script, "--trace", file, "--capacity", "10", "--policy", "lru"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return {
+      code: out.code,
+      stdout: new TextDecoder().decode(out.stdout),
+      stderr: new TextDecoder().decode(out.stderr),
+    };
+  };
+  try {
+    await t.step("plain text", async () => {
+      await Deno.writeTextFile(`${dir}/plain.trace`, "1\n2\n1\n");
+      const r = await run(`${dir}/plain.trace`);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(
+        r.stderr,
+        /^hitratio: --trace .*plain\.trace is not gzip-compressed; a trace is a gzip-compressed text file of one key per line/,
+      );
+      assert.doesNotMatch(r.stderr, /\s+at /, "no stack trace");
+      assert.equal(r.stdout, "");
+    });
+    await t.step("a gzip header over damaged data", async () => {
+      const gzip = new Uint8Array(
+        await new Response(
+          new Blob(["1\n2\n".repeat(1000)]).stream().pipeThrough(new CompressionStream("gzip")),
+        )
+          .arrayBuffer(),
+      );
+      await Deno.writeFile(`${dir}/damaged.trace.gz`, gzip.slice(0, gzip.length / 2));
+      const r = await run(`${dir}/damaged.trace.gz`);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^hitratio: --trace .*damaged\.trace\.gz is not a readable gzip trace: /);
+      assert.doesNotMatch(r.stderr, /\s+at /, "no stack trace");
+    });
+    await t.step("a good trace still replays", async () => {
+      const gzip = new Blob(["1\n2\n1\n"]).stream().pipeThrough(new CompressionStream("gzip"));
+      await Deno.writeFile(`${dir}/good.trace.gz`, gzip);
+      const r = await run(`${dir}/good.trace.gz`);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout), {
+        policy: "lru",
+        capacity: 10,
+        requests: 3,
+        hits: 1,
+        hitRatio: 1 / 3,
+      });
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

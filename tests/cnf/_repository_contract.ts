@@ -3,6 +3,7 @@
  * and MySQL cannot drift apart.
  * @module
  */
+import { isDeepStrictEqual } from "node:util";
 import assert from "node:assert/strict";
 import { CnfValidationError } from "../../src/cnf/cnf_metric.ts";
 import type { CnfRepository } from "../../src/cnf/repository.ts";
@@ -64,10 +65,24 @@ export async function repositoryContract(t: Deno.TestContext, repo: CnfRepositor
   });
 
   await t.step("concurrent upserts of one id leave exactly one of the written rows", async () => {
-    const writes = Array.from({ length: 20 }, (_, i) => sampleMetric({ cnfId: "CNF-904", value: i }));
+    // Every column differs between writes, so a row mixing two writes would match none of them.
+    const writes = Array.from({ length: 20 }, (_, i) =>
+      sampleMetric({
+        cnfId: "CNF-904",
+        timestamp: new Date(Date.UTC(2025, 0, 1 + i)),
+        metricType: `Type ${i}`,
+        value: i,
+        unit: `u${i}`,
+        status: (["Normal", "Warning", "Critical"] as const)[i % 3],
+      }));
+    const before = await repo.count();
     await Promise.all(writes.map((m) => repo.upsert(m)));
+    assert.equal(await repo.count(), before + 1, "one row for the id");
     const stored = await repo.get("CNF-904");
-    assert.ok(writes.some((m) => m.value === stored?.value));
+    assert.ok(
+      writes.some((m) => isDeepStrictEqual(m, stored)),
+      `the stored row is one of the written rows: ${JSON.stringify(stored)}`,
+    );
     assert.equal(await repo.delete!("CNF-904"), true);
   });
 

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { toJson } from "../../src/cnf/cnf_metric.ts";
-import type { CnfMetricMessage } from "../../src/cnf/cnf_metric_message.ts";
+import { type CnfMetricMessage, fromMessage } from "../../src/cnf/cnf_metric_message.ts";
 import type { CnfRepository } from "../../src/cnf/repository.ts";
 import { type CnfMetricsDeps, cnfMetricsHandlers, loadCnfMetricsProto } from "../../src/cnf/service.ts";
 import { SqliteCnfRepository } from "../../src/cnf/sqlite_repository.ts";
+import { Group } from "../../src/cache/group.ts";
 
 /** A read-through cache over the repository that also caches misses, like the `metrics` group. */
 class FakeCache {
@@ -91,9 +92,23 @@ function fixture() {
   return { repo, cache: new FakeCache(repo) };
 }
 
-Deno.test("ShowCnfMetric returns a seeded metric and reads the source once", async () => {
-  const { repo, cache } = fixture();
-  await withService(cache.deps(), async (call) => {
+Deno.test("ShowCnfMetric returns a seeded metric; repeated reads are served by a real group", async () => {
+  const repo = SqliteCnfRepository.open(":memory:");
+  // The wiring of src/node.ts: the service reads through a Group whose getter reads the repository.
+  const group = new Group({
+    name: "metrics",
+    cacheBytes: 1 << 20,
+    getter: async (id) => {
+      const m = await repo.get(id);
+      return m === null ? null : toJson(m);
+    },
+  });
+  const deps: CnfMetricsDeps = {
+    repo,
+    get: async (id) => (await group.get(id))?.toBytes() ?? null,
+    invalidate: (id) => group.delete(id),
+  };
+  await withService(deps, async (call) => {
     const res = await call("ShowCnfMetric", { cnf_id: "CNF-001" });
     assert.deepEqual(res, {
       metric: {
@@ -106,8 +121,9 @@ Deno.test("ShowCnfMetric returns a seeded metric and reads the source once", asy
       },
       code: 200,
     });
-    for (let i = 0; i < 5; i++) await call("ShowCnfMetric", { cnf_id: "CNF-001" });
+    for (let i = 0; i < 5; i++) assert.deepEqual(await call("ShowCnfMetric", { cnf_id: "CNF-001" }), res);
     assert.equal(repo.reads, 1, "repeated reads are served by the cache");
+    assert.equal(group.stats().cacheHits, 5);
   });
   await repo.close();
 });
@@ -358,9 +374,22 @@ Deno.test("ListCnfMetrics pages through every metric in cnf_id order with opaque
     const second = await call("ListCnfMetrics", { page_size: 50, page_token: exact.next_page_token });
     assert.equal((second.metrics as unknown[]).length, 50);
     assert.equal(second.next_page_token, "", "a full last page says there is no next one");
+  });
+  await repo.close();
+});
 
+Deno.test("ListCnfMetrics lowers a page_size above 1000 to 1000 rather than refusing it", async () => {
+  const { repo, cache } = fixture();
+  for (let i = 101; i <= 1100; i++) {
+    await repo.upsert({ ...fromMessage(message()), cnfId: `CNF-${String(i).padStart(4, "0")}` });
+  }
+  await withService(cache.deps(), async (call) => {
     const big = await call("ListCnfMetrics", { page_size: 5000 });
-    assert.equal((big.metrics as unknown[]).length, 100, "page_size above 1000 is lowered, not refused");
+    assert.equal((big.metrics as unknown[]).length, 1000, "1100 rows, one page of 1000");
+    assert.notEqual(big.next_page_token, "");
+    const rest = await call("ListCnfMetrics", { page_size: 5000, page_token: big.next_page_token });
+    assert.equal((rest.metrics as unknown[]).length, 100);
+    assert.equal(rest.next_page_token, "");
   });
   await repo.close();
 });

@@ -85,6 +85,46 @@ Deno.test("a node rejects bad input with the exact status and keeps serving", as
           400,
           /x-distcache-ttl-ms must be a whole number/,
         ],
+        [
+          "a TTL header above the limit names the limit",
+          "/_cache/metrics/k",
+          {
+            method: "PUT",
+            body: "v",
+            headers: { authorization: `Bearer ${TOKEN}`, "x-distcache-ttl-ms": "9".repeat(16) },
+          },
+          400,
+          /^x-distcache-ttl-ms is above the limit of 999999999999999 milliseconds \(got 9{16}\)\n$/,
+        ],
+        [
+          "a key with a newline is quoted in one line",
+          "/_cache/metrics/a%0Ab",
+          undefined,
+          404,
+          /^no value for key "a\\nb" in group "metrics"\n$/,
+        ],
+        [
+          "a key with a NUL is quoted without the NUL",
+          "/_cache/metrics/a%00b",
+          undefined,
+          404,
+          /^no value for key "a\\u0000b" in group "metrics"\n$/,
+        ],
+        ["a group with a newline", "/_cache/x%0Ay/k", undefined, 404, /^unknown group "x\\ny"\n$/],
+        [
+          "an owner lookup with bad percent-encoding",
+          "/_status/owner?key=%ZZ",
+          undefined,
+          400,
+          /percent-encoding/,
+        ],
+        [
+          "an owner lookup without a key",
+          "/_status/owner",
+          undefined,
+          400,
+          /expected \/_status\/owner\?key=/,
+        ],
         ["a method the API lacks", "/_cache/metrics/k", { method: "POST", body: "v" }, 405, /not allowed/],
         ["an unknown path", "/nope", undefined, 404, /no route/],
       ];
@@ -116,6 +156,12 @@ Deno.test("a node rejects bad input with the exact status and keeps serving", as
       assert.equal((await http("/_cache/metrics/CNF-777")).status, 404);
     });
 
+    await t.step("an owner lookup decodes its key as /_cache does", async () => {
+      const res = await http("/_status/owner?key=a%2Fb+c");
+      assert.equal(res.status, 200, res.body);
+      assert.equal(JSON.parse(res.body).key, "a/b c");
+    });
+
     await t.step("gRPC", async (t) => {
       const big = new Uint8Array((1 << 20) + 1);
       const cases: [string, string, unknown, grpc.Metadata | undefined, grpc.status, RegExp][] = [
@@ -136,6 +182,14 @@ Deno.test("a node rejects bad input with the exact status and keeps serving", as
           undefined,
           grpc.status.NOT_FOUND,
           /unknown group/,
+        ],
+        [
+          "a key with a newline is quoted",
+          "Get",
+          { group: "metrics", key: "a\nb\u0000" },
+          undefined,
+          grpc.status.NOT_FOUND,
+          /^no value for key "a\\nb\\u0000" in group "metrics"$/,
         ],
         [
           "unknown key",
@@ -205,7 +259,7 @@ Deno.test("a node rejects bad input with the exact status and keeps serving", as
   }
 });
 
-Deno.test("a bad flag or config value exits non-zero naming the field", async (t) => {
+Deno.test("a bad flag or config value exits with status 2 naming the field", async (t) => {
   const run = async (args: string[]) => {
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
@@ -241,11 +295,59 @@ Deno.test("a bad flag or config value exits non-zero naming the field", async (t
       assert.equal(r.code, 2);
       assert.match(r.stderr, /groups\.metrics\.cache_bytes must be an integer/);
     });
-    await t.step("a database URL of an unknown kind", async () => {
-      const r = await run(["--db", "postgres://x"]);
-      assert.equal(r.code, 2);
-      assert.match(r.stderr, /--db/);
-    });
+    const cases: [string, string[], string, RegExp][] = [
+      [
+        "a database URL of an unknown kind",
+        ["--db", "postgres://x"],
+        "",
+        /--db \/ database\.url: unsupported/,
+      ],
+      [
+        "a MySQL URL without user or database",
+        ["--db", "mysql://nohost"],
+        "",
+        /--db \/ database\.url: MySQL URL/,
+      ],
+      [
+        "an IPv4 address out of range",
+        ["--host", "999.1.1.1"],
+        "",
+        /--host \/ node\.host must be an IP address/,
+      ],
+      [
+        "the same HTTP and gRPC port",
+        ["--http-port", "7123", "--grpc-port", "7123"],
+        "",
+        /node\.http_port and --grpc-port \/ node\.grpc_port must differ/,
+      ],
+      [
+        "an unknown policy",
+        [],
+        "groups:\n  metrics:\n    policy: bogus\n",
+        /groups\.metrics\.policy must be one of lru, sieve, fifo, lfu, tinylfu(, [a-z-]+)* \(got "bogus"\)/,
+      ],
+      [
+        "an unknown field",
+        [],
+        "etcd:\n  bogus_field: 1\n",
+        /etcd\.bogus_field is not a known field; did you mean etcd\.endpoints\?/,
+      ],
+      [
+        "a misspelt group option",
+        [],
+        "groups:\n  metrics:\n    negative_ttl: 5\n",
+        /groups\.metrics\.negative_ttl is not a known field; did you mean groups\.metrics\.negative_ttl_ms\?/,
+      ],
+    ];
+    for (const [name, args, config, message] of cases) {
+      await t.step(name, async () => {
+        const file = `${dir}/case.yml`;
+        await Deno.writeTextFile(file, config);
+        const r = await run(config === "" ? args : ["--config", file, ...args]);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, message);
+      });
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

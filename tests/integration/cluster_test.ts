@@ -4,6 +4,7 @@ import { AUTHORIZATION, bearer } from "../../src/auth/bearer.ts";
 import { DEV_TOKEN } from "../../src/auth/credentials.ts";
 import { ConsistentHash } from "../../src/cache/consistent_hash.ts";
 import { loadCnfMetricsProto } from "../../src/cnf/service.ts";
+import { serviceClient } from "../../src/server/proto.ts";
 import { startMariaDb } from "../_mariadb.ts";
 import { freePort, metricValue, type NodeProcess, startNodeProcess } from "../_node.ts";
 
@@ -26,6 +27,7 @@ function ownerOf(nodes: NodeProcess[], key: string): NodeProcess {
   return nodes.find((n) => n.http === owner)!;
 }
 
+type SetMethod = (req: unknown, md: grpc.Metadata, cb: (e: grpc.ServiceError | null) => void) => void;
 type UnaryMethod = (
   req: unknown,
   md: grpc.Metadata,
@@ -122,6 +124,43 @@ for (const [protocol, database] of [["http", "mariadb"], ["grpc", "sqlite"]]) {
         }
       });
 
+      await t.step(
+        `a Set through a node that does not own the key is forwarded over ${protocol} to the owner`,
+        async () => {
+          const key = Array.from({ length: 100 }, (_, i) => `set-${i}`).find((k) =>
+            ownerOf(nodes, k) === nodes[2]
+          )!;
+          const Client = serviceClient("groupcache.proto", "groupcachepb.GroupCache");
+          const client = new Client(nodes[1].grpc, grpc.credentials.createInsecure());
+          try {
+            const md = new grpc.Metadata();
+            md.set(AUTHORIZATION, bearer(DEV_TOKEN));
+            const set = await new Promise<grpc.ServiceError | null>((resolve) =>
+              (client as unknown as Record<string, SetMethod>).Set.call(
+                client,
+                { group: "metrics", key, value: new TextEncoder().encode("forwarded") },
+                md,
+                (e) => resolve(e),
+              )
+            );
+            assert.equal(set, null, set?.details ?? "");
+          } finally {
+            client.close();
+          }
+          const held = await fetch(`${nodes[2].http}/_cache/metrics/${key}`, {
+            headers: { "x-distcache-forwarded": "1" },
+          });
+          assert.equal(held.status, 200, "the owner holds the value itself");
+          assert.equal(await held.text(), "forwarded");
+          const calls = await metricValue(nodes[1].http, "distcache_peer_request_duration_seconds_count", {
+            peer: nodes[2].http, // a peer is named by its HTTP URL whatever the protocol
+            op: "set",
+            result: "ok",
+          });
+          assert.equal(calls, 1, "one set call to the owner");
+        },
+      );
+
       await t.step("with the owner stopped, the others load locally and clients see no error", async () => {
         const key = Array.from({ length: 100 }, (_, i) => `CNF-${String(i + 1).padStart(3, "0")}`)
           .find((k) => k !== "CNF-001" && k !== "CNF-042" && ownerOf(nodes, k) === nodes[0])!;
@@ -139,6 +178,69 @@ for (const [protocol, database] of [["http", "mariadb"], ["grpc", "sqlite"]]) {
           );
         }
       });
+
+      await t.step(
+        "a DELETE with one peer dead answers 503 naming it; the live owner dropped the key",
+        async () => {
+          const key = Array.from({ length: 100 }, (_, i) => `del-${i}`).find((k) =>
+            ownerOf(nodes, k) === nodes[2]
+          )!;
+          const auth = { [AUTHORIZATION]: bearer(DEV_TOKEN) };
+          const put = await fetch(`${nodes[1].http}/_cache/metrics/${key}`, {
+            method: "PUT",
+            body: "v",
+            headers: auth,
+          });
+          assert.equal(put.status, 204, await put.text());
+          const del = await fetch(`${nodes[1].http}/_cache/metrics/${key}`, {
+            method: "DELETE",
+            headers: auth,
+          });
+          assert.equal(del.status, 503);
+          assert.match(
+            await del.text(),
+            new RegExp(`failed on 1 of 2 peers.*${nodes[0].http.replace(/\./g, "\\.")}`),
+          );
+          for (const n of nodes.slice(1)) {
+            const res = await fetch(`${n.http}/_cache/metrics/${key}`);
+            assert.equal(res.status, 404, `${n.http} no longer serves the key`);
+            await res.body?.cancel();
+          }
+        },
+      );
+
+      await t.step(
+        "CreateCnfMetric with the key's owner dead: the row is written, the answer says invalidation failed",
+        async () => {
+          const id = Array.from({ length: 100 }, (_, i) => `CNF-${200 + i}`).find((k) =>
+            ownerOf(nodes, k) === nodes[0]
+          )!;
+          const Client = grpc.makeGenericClientConstructor(loadCnfMetricsProto(), "CnfMetricsService");
+          const client = new Client(nodes[1].grpc, grpc.credentials.createInsecure());
+          try {
+            const metric = {
+              cnf_id: id,
+              timestamp: { seconds: 1764115200, nanos: 0 },
+              metric_type: "Egress Latency",
+              value: 7,
+              unit: "ms",
+              status: "Normal",
+            };
+            const created = await unary(client, "CreateCnfMetric", { metric });
+            assert.equal(created.code, grpc.status.UNAVAILABLE, created.details);
+            assert.match(
+              created.details,
+              new RegExp(`metric for ${id} was written but its cache entry could not be invalidated`),
+            );
+            // The owner being down, the node reads the row from the database itself: it is there.
+            const shown = await unary(client, "ShowCnfMetric", { cnf_id: id });
+            assert.equal(shown.code, grpc.status.OK, shown.details);
+            assert.equal((shown.res as { metric: { value: number } }).metric.value, 7);
+          } finally {
+            client.close();
+          }
+        },
+      );
     } finally {
       await Promise.all(nodes.map((n) => n.stop()));
       await mariadb?.stop();

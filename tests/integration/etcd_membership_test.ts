@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ConsistentHash } from "../../src/cache/consistent_hash.ts";
 import {
   etcdctl,
+  EVENT_SLACK_MS,
   leaseConfig,
   ringOf,
   ringsAre,
@@ -39,10 +40,10 @@ Deno.test("etcd membership: nodes join, leave on SIGTERM and drop a crashed node
   const config = await leaseConfig(dir);
   const nodes: NodeProcess[] = [];
   try {
-    await t.step("three nodes see all three on their rings within 1 s", async () => {
+    await t.step("three nodes see all three on their rings", async () => {
       nodes.push(...await startEtcdNodes(etcd.endpoint, dir, config, 3));
-      const ms = await timeUntil(() => ringsAre(nodes, nodes), "all rings hold three members", 1000);
-      console.log(`join: every ring complete ${ms.toFixed(0)} ms after the last node was ready`);
+      // A join reaches the others as a watch event; the lease plays no part, so only slack bounds it.
+      await timeUntil(() => ringsAre(nodes, nodes), "all rings hold three members", EVENT_SLACK_MS);
     });
 
     await t.step("etcdctl lists each node's gRPC address in the endpoints-manager format", async () => {
@@ -62,19 +63,16 @@ Deno.test("etcd membership: nodes join, leave on SIGTERM and drop a crashed node
     });
 
     await t.step(
-      "SIGTERM: the others drop the node within 1 s; its keys move to the new owners",
+      "SIGTERM: the node removes its key before it exits, the others drop it; its keys move to the new owners",
       async () => {
         const gone = nodes[2];
         const survivors = nodes.slice(0, 2);
-        const started = performance.now();
         assert.equal(await gone.stop("SIGTERM"), 0, gone.log());
-        const ms = await timeUntil(
-          () => ringsAre(survivors, survivors),
-          "survivors dropped the node",
-          1000,
-          started,
-        );
-        console.log(`leave (SIGTERM): dropped ${ms.toFixed(0)} ms after the signal`);
+        // Order, not time: by the time the process has exited its key is gone (lease revoked), so the
+        // others learn of it from a watch event rather than from the lease running out.
+        const keys = await etcdctl(etcd.endpoint, ["get", "--prefix", "--keys-only", "GroupCache/"]);
+        assert.ok(!keys.includes(`GroupCache/${gone.grpc}\n`), `still registered after exit:\n${keys}`);
+        await timeUntil(() => ringsAre(survivors, survivors), "survivors dropped the node", EVENT_SLACK_MS);
         assert.match(gone.log(), /left etcd/);
         assert.deepEqual(await failedGets(survivors, KEYS), []);
         // A key owned by the stopped node, set through a survivor, lands on its new owner on the ring.
@@ -96,17 +94,16 @@ Deno.test("etcd membership: nodes join, leave on SIGTERM and drop a crashed node
       },
     );
 
-    await t.step(`SIGKILL: the other drops the node within the lease TTL + 1 s`, async () => {
+    await t.step(`SIGKILL: the other drops the node once its lease (etcd.lease_ttl_s) runs out`, async () => {
       const crashed = nodes[1];
       const started = performance.now();
       await crashed.stop("SIGKILL");
-      const ms = await timeUntil(
+      await timeUntil(
         () => ringsAre([nodes[0]], [nodes[0]]),
         "survivor dropped the crashed node",
-        TEST_LEASE_TTL_S * 1000 + 1000,
+        TEST_LEASE_TTL_S * 1000 + EVENT_SLACK_MS,
         started,
       );
-      console.log(`crash (SIGKILL, lease ${TEST_LEASE_TTL_S} s): dropped ${ms.toFixed(0)} ms after the kill`);
       nodes.pop();
       const before = await metricValue(nodes[0].http, "distcache_group_peer_errors_total");
       assert.deepEqual(await failedGets(nodes, KEYS), []);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
 import { stringify } from "yaml";
-import { ConfigError, toConfig } from "../../src/config.ts";
+import { ConfigError, loadConfig, toConfig } from "../../src/config.ts";
 import { serviceClient } from "../../src/server/proto.ts";
 import { startNodeProcess } from "../_node.ts";
 
@@ -125,53 +125,148 @@ Deno.test("fuzzed gRPC messages get a client-error status, never INTERNAL or UNK
   }
 });
 
-Deno.test("fuzzed configuration files are accepted or rejected with a ConfigError, nothing else", () => {
+/** For each field, values it accepts and values it refuses; `groups.*` fields apply to every group. */
+const FIELD_VALUES: Record<string, { good: unknown[]; bad: unknown[] }> = {
+  "node.host": { good: ["127.0.0.1", "localhost"], bad: [5, []] },
+  "node.grpc_port": { good: [0, 9999, 65535], bad: [-1, 65536, 1.5, "9999"] },
+  "node.http_port": { good: [0, 2222, 65535], bad: [-1, 65536, "x"] },
+  "peers.protocol": { good: ["http", "grpc"], bad: ["udp", 1] },
+  "peers.static": {
+    good: [[], ["http://127.0.0.1:1"], [{ http: "http://127.0.0.1:1", grpc: "127.0.0.1:2" }]],
+    bad: ["http://127.0.0.1:1", ["127.0.0.1:1"], [5], [{ http: "http://h:1", grpc: "h" }]],
+  },
+  "peers.token": { good: ["", "secret"], bad: [5, ["t"]] },
+  "peers.tokens": { good: [[], ["a", "b"]], bad: ["a", [5]] },
+  "peers.token_file": { good: ["", "secrets/peer"], bad: [5] },
+  "auth.reads_require_token": { good: [true, false], bad: ["yes", 1] },
+  "auth.reload_interval_ms": { good: [0, 2000], bad: [-1, 3_600_001] },
+  "auth.clients": {
+    good: [[], [{ name: "app", scopes: ["read"], token: "t" }]],
+    bad: [{}, [{ name: "app", scopes: [], token: "t" }], [{ name: "app", scopes: ["read"] }], [5]],
+  },
+  "groups.*.ttl_jitter": { good: [0, 0.1, 0.5], bad: [1, -0.1, "0.1"] },
+  "groups.*.stale_if_error_ms": { good: [0, 300_000], bad: [-1, "5m"] },
+  "groups.*.hot_ttl_ms": { good: [1, 10_000], bad: [0, 1.5] },
+  "limits.max_batch_keys": { good: [1, 1000], bad: [0, 100_001] },
+  "limits.max_batch_bytes": { good: [1, 8 << 20], bad: [0, (1 << 30) + 1] },
+  "groups.*.key_filter.enabled": { good: [false], bad: ["yes", 1] },
+  "peers.timeout_ms": { good: [1, 1000, 600_000], bad: [0, -1, 1.5, "1000", 600_001] },
+  "peers.vnodes": { good: [1, 1024, 10_000], bad: [0, 10_001] },
+  "etcd.endpoints": { good: [[], ["127.0.0.1:2379", "h:1"]], bad: [["h"], "h:1", ["h:0"]] },
+  "etcd.lease_ttl_s": { good: [1, 5, 3600], bad: [0, 3601, "5"] },
+  "database.url": { good: ["sqlite::memory:", "mysql://u:p@h:3306/db"], bad: [5, {}] },
+  "database.timeout_ms": { good: [1, 2000], bad: [0, 2 ** 60] },
+  "groups.*.cache_bytes": { good: [1024, 1 << 20], bad: [10, 1.5, "1024"] },
+  "groups.*.hot_cache_fraction": { good: [0, 0.125, 0.9], bad: [1, -0.1, "0.5"] },
+  "groups.*.ttl_ms": { good: [0, 60_000], bad: [-1, 0.5] },
+  "groups.*.negative_ttl_ms": { good: [0, 5000], bad: [-1] },
+  "groups.*.policy": { good: ["lru", "sieve", "fifo", "lfu", "tinylfu"], bad: ["bogus", "LRU", 1] },
+  "limits.max_key_bytes": { good: [1, 250, 65_536], bad: [0, 65_537] },
+  "limits.max_value_bytes": { good: [1, 1 << 20], bad: [0, (64 << 20) + 1] },
+  "limits.max_concurrent_loads": { good: [1, 32], bad: [0, 10_001] },
+  "server.shutdown_timeout_ms": { good: [0, 5000], bad: [-1, "5s"] },
+  "log.level": { good: ["debug", "info", "warn", "error"], bad: ["loud", 1] },
+  "tls.ca_file": { good: ["", "ca.pem"], bad: [5] },
+  "tls.client_ca_file": { good: [""], bad: [5, "ca.pem"] },
+};
+
+/** Sets `path` (with `*` standing for `group`) in `doc`, making the mappings on the way. */
+function put(doc: Record<string, unknown>, path: string, group: string, value: unknown): string {
+  const parts = path.replace("*", group).split(".");
+  let o = doc;
+  for (const p of parts.slice(0, -1)) o = (o[p] ??= {}) as Record<string, unknown>;
+  o[parts.at(-1)!] = value;
+  return parts.join(".");
+}
+
+Deno.test("fuzzed configuration files: valid ones load with their values, each invalid one is refused naming its field", async (t) => {
   const r = random(99);
-  const values = () =>
-    r.pick<unknown>([
-      null,
-      0,
-      -1,
-      1.5,
-      65536,
-      2 ** 60,
-      "",
-      "x",
-      "http://127.0.0.1:1",
-      "127.0.0.1:2379",
-      [],
-      ["a"],
-      {},
-      { a: 1 },
-      true,
-    ]);
-  const sections: Record<string, string[]> = {
-    node: ["host", "grpc_port", "http_port"],
-    peers: ["protocol", "static", "token", "tokens", "token_file", "timeout_ms", "vnodes"],
-    auth: ["reads_require_token", "reload_interval_ms", "clients"],
-    etcd: ["endpoints", "lease_ttl_s"],
-    database: ["url"],
-    groups: ["metrics", "other", "a b"],
-    limits: ["max_key_bytes", "max_value_bytes"],
-    server: ["shutdown_timeout_ms"],
-    nonsense: ["x"],
-  };
-  for (let i = 0; i < 500; i++) {
+  const fields = Object.keys(FIELD_VALUES);
+  /** A valid document of random fields, and the values it set by path. */
+  const validDoc = () => {
     const doc: Record<string, unknown> = {};
-    for (const [section, keys] of Object.entries(sections)) {
+    const set = new Map<string, unknown>();
+    const group = r.pick(["metrics", "other", "g-1"]);
+    for (const field of fields) {
       if (r.next() < 0.5) continue;
-      doc[section] = r.next() < 0.1
-        ? values()
-        : Object.fromEntries(keys.filter(() => r.next() < 0.5).map((k) => [k, values()]));
+      const value = r.pick(FIELD_VALUES[field].good);
+      set.set(put(doc, field, group, value), value);
     }
-    const text = stringify(doc);
-    try {
-      toConfig(JSON.parse(JSON.stringify(doc)));
-    } catch (e) {
-      assert.ok(
-        e instanceof ConfigError,
-        `case ${i}: ${(e as Error).name}: ${(e as Error).message}\n${text}`,
-      );
+    return { doc, set, group };
+  };
+
+  await t.step("valid documents load, keeping every value they set", () => {
+    for (let i = 0; i < 300; i++) {
+      const { doc, set, group } = validDoc();
+      const c = toConfig(structuredClone(doc));
+      const g = c.groups.find((x) => x.name === group) ?? c.groups[0];
+      const loaded: Record<string, unknown> = {
+        "node.grpc_port": c.grpcPort,
+        "peers.timeout_ms": c.peers.timeoutMs,
+        "etcd.lease_ttl_s": c.etcd.leaseTtlS,
+        "database.url": c.database.url,
+        [`groups.${group}.policy`]: g.policy,
+        [`groups.${group}.cache_bytes`]: g.cacheBytes,
+        "limits.max_concurrent_loads": c.limits.maxConcurrentLoads,
+        "log.level": c.log.level,
+      };
+      for (const [path, value] of Object.entries(loaded)) {
+        if (set.has(path)) assert.deepEqual(value, set.get(path), `case ${i}: ${path}\n${stringify(doc)}`);
+      }
     }
-  }
+  });
+
+  await t.step("one bad value in a valid document is refused with a ConfigError naming its field", () => {
+    for (let i = 0; i < 300; i++) {
+      const { doc, group } = validDoc();
+      const field = r.pick(fields);
+      const path = put(doc, field, group, r.pick(FIELD_VALUES[field].bad));
+      assert.throws(() => toConfig(structuredClone(doc)), (e: unknown) => {
+        assert.ok(e instanceof ConfigError, `case ${i}: ${e}`);
+        assert.ok(e.message.includes(path), `case ${i}: "${e.message}" names ${path}\n${stringify(doc)}`);
+        return true;
+      });
+    }
+  });
+
+  await t.step("one unknown field in a valid document is refused, naming it", () => {
+    for (let i = 0; i < 300; i++) {
+      const { doc, group } = validDoc();
+      const field = r.pick(fields);
+      // A near miss of a real field, or a field no section has.
+      const path = put(doc, r.next() < 0.5 ? field + "z" : field.replace(/[^.]+$/, "x_y"), group, 1);
+      assert.throws(() => toConfig(structuredClone(doc)), (e: unknown) => {
+        assert.ok(e instanceof ConfigError, `case ${i}: ${e}`);
+        assert.ok(
+          e.message.startsWith(`${path} is not a known field; did you mean `),
+          `case ${i}: "${e.message}" names ${path}`,
+        );
+        return true;
+      });
+    }
+  });
+
+  await t.step("documents of random shapes are accepted or refused with a ConfigError, nothing else", () => {
+    const anything = [null, 0, -1, 1.5, 2 ** 60, "", "x", [], ["a"], {}, { a: 1 }, true];
+    for (let i = 0; i < 300; i++) {
+      const doc: Record<string, unknown> = {};
+      for (const field of fields) {
+        if (r.next() < 0.3) put(doc, field, "metrics", r.pick(anything));
+      }
+      if (r.next() < 0.2) doc[r.pick(["node", "peers", "groups", "tls"])] = r.pick(anything);
+      try {
+        toConfig(structuredClone(doc));
+      } catch (e) {
+        assert.ok(e instanceof ConfigError, `case ${i}: ${(e as Error).name}: ${(e as Error).message}`);
+      }
+    }
+  });
+
+  await t.step("the shipped config/config.yml loads", async () => {
+    const c = await loadConfig(
+      ["--config", new URL("../../config/config.yml", import.meta.url).pathname],
+      () => undefined,
+    );
+    assert.notEqual(c, "help");
+  });
 });

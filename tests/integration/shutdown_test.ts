@@ -9,14 +9,22 @@ Deno.test("SIGTERM and SIGINT let a request in flight finish, then the node exit
       const peerPort = freePort();
       const peerUrl = `http://127.0.0.1:${peerPort}`;
       const arrived = Promise.withResolvers<void>();
+      const release = Promise.withResolvers<void>();
       const peer = Deno.serve({ hostname: "127.0.0.1", port: peerPort, onListen: () => {} }, async (req) => {
         if (new URL(req.url).pathname === "/healthz") return Response.json({ status: "ok" });
         arrived.resolve();
-        await new Promise((r) => setTimeout(r, 400));
+        await release.promise;
         return new Response("from-the-owner");
       });
+      // The peer answers only once the node is shutting down, so the deadline must not cut it short.
+      const dir = await Deno.makeTempDir();
+      await Deno.writeTextFile(`${dir}/config.yml`, "peers:\n  timeout_ms: 600000\n");
       const nodePort = freePort();
-      const node = await startNodeProcess({ httpPort: nodePort, peers: [peerUrl] });
+      const node = await startNodeProcess({
+        httpPort: nodePort,
+        peers: [peerUrl],
+        args: ["--config", `${dir}/config.yml`],
+      });
       try {
         const ring = new ConsistentHash();
         ring.add(node.http, peerUrl);
@@ -26,6 +34,9 @@ Deno.test("SIGTERM and SIGINT let a request in flight finish, then the node exit
         const inFlight = fetch(`${node.http}/_cache/metrics/${key}`);
         await arrived.promise;
         const stopped = node.stop(signal);
+        // Events, not a delay: the node has begun its shutdown while the request is still in flight.
+        while (!/"event":"shutting down"/.test(node.log())) await new Promise((r) => setTimeout(r, 20));
+        release.resolve();
         const res = await inFlight;
         assert.equal(res.status, 200);
         assert.equal(await res.text(), "from-the-owner");
@@ -33,8 +44,10 @@ Deno.test("SIGTERM and SIGINT let a request in flight finish, then the node exit
         assert.match(node.log(), /"event":"node stopped"/);
         await assert.rejects(fetch(`${node.http}/readyz`));
       } finally {
+        release.resolve();
         await node.stop();
         await peer.shutdown();
+        await Deno.remove(dir, { recursive: true });
       }
     });
   }

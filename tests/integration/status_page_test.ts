@@ -1,19 +1,33 @@
 import assert from "node:assert/strict";
-import { freePort, type NodeProcess, startNodeProcess } from "../_node.ts";
+import { freePort, metricValue, type NodeProcess, startNodeProcess } from "../_node.ts";
 
 const BROWSER = new URL("./_status_browser.ts", import.meta.url).pathname;
 
-/** Starts three nodes that list each other as static peers. */
-async function startRing(): Promise<NodeProcess[]> {
+/**
+ * Starts three nodes that list each other as static peers, with config/config.yml but for the metrics
+ * group's key filter, which would answer an unknown key before the cache could remember it as missing.
+ */
+async function startRing(dir: string): Promise<NodeProcess[]> {
+  const yaml = await Deno.readTextFile(new URL("../../config/config.yml", import.meta.url));
+  const unfiltered = yaml.replace(/^( {4}key_filter:\n {6}enabled:) true$/m, "$1 false");
+  assert.notEqual(unfiltered, yaml, "config/config.yml has groups.metrics.key_filter.enabled: true");
+  await Deno.writeTextFile(`${dir}/config.yml`, unfiltered);
   const ports = [freePort(), freePort(), freePort()];
   const urls = ports.map((p) => `http://127.0.0.1:${p}`);
   return await Promise.all(
-    ports.map((httpPort, i) => startNodeProcess({ httpPort, peers: urls.filter((_, j) => j !== i) })),
+    ports.map((httpPort, i) =>
+      startNodeProcess({
+        httpPort,
+        peers: urls.filter((_, j) => j !== i),
+        args: ["--config", `${dir}/config.yml`],
+      })
+    ),
   );
 }
 
 Deno.test("status page shows the ring of three and answers an owner lookup, in headless Chromium", async (t) => {
-  const nodes = await startRing();
+  const dir = await Deno.makeTempDir();
+  const nodes = await startRing(dir);
   const urls = nodes.map((n) => n.http).sort();
   try {
     for (const key of ["CNF-001", "CNF-002", "CNF-003"]) {
@@ -37,6 +51,36 @@ Deno.test("status page shows the ring of three and answers an owner lookup, in h
       assert.equal(metrics.stats.gets, 3);
       assert.equal(metrics.hitRatio, 0);
     });
+
+    await t.step(
+      "/_status hitRatio counts main, hot and negative hits over gets, as the alert formula",
+      async () => {
+        // A key of each kind this node owns: read twice, the second read is a hit or a remembered not-found.
+        const owned = async (make: (i: number) => string) => {
+          for (let i = 0; i < 100; i++) {
+            const res = await (await fetch(`${nodes[0].http}/_status/owner?key=${make(i)}`)).json();
+            if (res.self) return make(i);
+          }
+          throw new Error("this node owns none of 100 keys");
+        };
+        const found = await owned((i) => `CNF-${String(i + 1).padStart(3, "0")}`);
+        const missing = await owned((i) => `NOPE-${i}`);
+        for (const key of [found, found, missing, missing]) {
+          await (await fetch(`${nodes[0].http}/_cache/metrics/${key}`)).body?.cancel();
+        }
+        const status = await (await fetch(`${nodes[0].http}/_status`)).json();
+        const metrics = status.groups.find((g: { name: string }) => g.name === "metrics");
+        const g = { group: "metrics" };
+        const [hits, hot, negative, gets] = await Promise.all(
+          ["cache_hits", "hot_hits", "negative_hits", "gets"].map((c) =>
+            metricValue(nodes[0].http, `distcache_group_${c}_total`, g)
+          ),
+        );
+        assert.equal(gets, 7);
+        assert.ok(hits >= 1 && negative >= 1, `hits ${hits}, hot ${hot}, negative ${negative}`);
+        assert.equal(metrics.hitRatio, (hits + hot + negative) / gets);
+      },
+    );
 
     await t.step("/_status/owner: every node names the same owner; a missing key is a 400", async () => {
       const owners = await Promise.all(
@@ -74,5 +118,6 @@ Deno.test("status page shows the ring of three and answers an owner lookup, in h
     });
   } finally {
     for (const n of nodes) assert.equal(await n.stop(), 0, n.log());
+    await Deno.remove(dir, { recursive: true });
   }
 });
