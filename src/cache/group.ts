@@ -6,7 +6,7 @@
 import { ByteView } from "./byte_view.ts";
 import { EXPIRED, Freshness, REFRESH_DUE } from "./freshness.ts";
 import { PeerBatch } from "./peer_batch.ts";
-import { NoPeers, type PeerClient, type PeerPicker } from "./peers.ts";
+import { NoPeers, type PeerClient, type PeerPicker, PeerRefusal } from "./peers.ts";
 import type { Cache, CacheStats } from "./policy.ts";
 import type { KeyFilter } from "./key_filter.ts";
 import { createCache } from "./policies.ts";
@@ -653,7 +653,9 @@ export class Group {
     let value: Entry;
     try {
       value = await ask();
-    } catch {
+    } catch (error) {
+      // The owner answered, refusing the request itself: loading here would answer as if it had no value.
+      if (error instanceof PeerRefusal) throw error;
       // The owner is down or slow: answer from the source rather than fail the get.
       this.#stats.peerErrors++;
       return this.#loadLocally(key, false);

@@ -26,6 +26,14 @@ export interface PeerClient {
   delete(group: string, key: string): Promise<void>;
 }
 
+/**
+ * A peer's answer that refuses the request itself (too large, malformed): the peer is up, so the key is not
+ * loaded elsewhere instead, and the caller sees the refusal.
+ */
+export class PeerRefusal extends Error {
+  override name = "PeerRefusal";
+}
+
 /** Names the owner of a key. */
 export interface PeerPicker {
   /** The peer that owns `key`, or undefined when this node owns it. */

@@ -5,7 +5,7 @@
  * @module
  */
 import type { ByteView } from "../cache/byte_view.ts";
-import type { PeerClient } from "../cache/peers.ts";
+import { type PeerClient, PeerRefusal } from "../cache/peers.ts";
 
 /** When to stop calling a failing peer, and for how long. */
 export interface BreakerOptions {
@@ -103,7 +103,8 @@ export class PeerBreaker<P extends PeerClient & { close(): void }> implements Pe
   constructor(peer: P, options: BreakerOptions = {}) {
     this.id = peer.id;
     this.#peer = peer;
-    this.#breaker = new Breaker(peer.id, options);
+    // A refusal of the request itself (PeerRefusal) comes from a peer that is up: it does not count.
+    this.#breaker = new Breaker(peer.id, options, (e) => !(e instanceof PeerRefusal));
   }
 
   /** Whether calls are being skipped right now. */

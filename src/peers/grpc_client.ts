@@ -5,7 +5,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { ByteView } from "../cache/byte_view.ts";
-import type { PeerClient } from "../cache/peers.ts";
+import { type PeerClient, PeerRefusal } from "../cache/peers.ts";
 import { AUTHORIZATION, bearer } from "../auth/bearer.ts";
 import { FORWARDED_HEADER } from "../protocol.ts";
 import { serviceClient } from "../server/proto.ts";
@@ -99,6 +99,10 @@ export class GrpcPeerClient implements PeerClient {
         } else {
           record("error");
           const why = `${grpc.status[err.code]}: ${err.details}`;
+          // A batch whose share of values passes the peer's max_batch_bytes: the peer is fine.
+          if (err.code === grpc.status.INVALID_ARGUMENT && /limits\.max_batch_bytes/.test(err.details)) {
+            return reject(new PeerRefusal(`peer ${this.id} ${op} refused: ${why}`));
+          }
           this.#options.failures?.failed(this.id, `${op}: ${why}`);
           reject(new Error(`peer ${this.id} ${op} failed: ${why}`));
         }

@@ -4,7 +4,7 @@
  * @module
  */
 import { ByteView } from "../cache/byte_view.ts";
-import type { PeerClient } from "../cache/peers.ts";
+import { type PeerClient, PeerRefusal } from "../cache/peers.ts";
 import { AUTHORIZATION, bearer } from "../auth/bearer.ts";
 import { batchPath, cachePath, EXPIRE_HEADER, FORWARDED_HEADER, TTL_HEADER } from "../protocol.ts";
 import { Buffer } from "node:buffer";
@@ -48,6 +48,8 @@ export class HttpPeerClient implements PeerClient {
       const res = await fetch(url, { ...init, signal: deadline.signal, client: this.#options.httpClient });
       if (!ok.includes(res.status)) {
         const body = (await res.text()).trim();
+        // 413: the request is larger than the peer's limits (a batch's share of values); the peer is fine.
+        if (res.status === 413) throw new PeerRefusal(`answered ${res.status}: ${body}`);
         throw new Error(`answered ${res.status}: ${body}`);
       }
       const value = await read(res);
@@ -58,6 +60,7 @@ export class HttpPeerClient implements PeerClient {
       const why = deadline.signal.aborted
         ? `no answer within ${this.#options.timeoutMs} ms`
         : (e as Error).message;
+      if (e instanceof PeerRefusal) throw new PeerRefusal(`peer ${this.id} ${op} refused: ${why}`);
       this.#options.failures?.failed(this.id, `${op}: ${why}`);
       throw new Error(`peer ${this.id} ${op} failed: ${why}`);
     } finally {

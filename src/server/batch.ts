@@ -63,6 +63,15 @@ export async function readBatch(
   const problems = keys.map((key) => keyProblem(key, limits.maxKeyBytes));
   const valid = keys.filter((_, i) => problems[i] === undefined);
   const settled = await group.getMany(valid, { local });
+  // An owner refuses its share of the keys when that share alone passes max_batch_bytes: then the whole
+  // answer would too, so this batch is refused the same way rather than answered with 503s.
+  for (const result of settled) {
+    const why = result.status === "rejected" ? String((result.reason as Error)?.message ?? "") : "";
+    if (why.includes("limits.max_batch_bytes")) {
+      const at = why.indexOf("the answer would hold");
+      throw new BatchLimitError(at === -1 ? why : why.slice(at));
+    }
+  }
   let at = 0;
   let bytes = 0;
   const outcomes = keys.map((key, i): BatchOutcome => {

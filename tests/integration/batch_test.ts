@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
+import { ConsistentHash } from "../../src/cache/consistent_hash.ts";
 import { serviceClient } from "../../src/server/proto.ts";
 import { freePort, metricValue, type NodeProcess, startNodeProcess } from "../_node.ts";
 
@@ -124,7 +125,13 @@ for (const protocol of ["http", "grpc"]) {
         assert.equal(many.status, 413);
         assert.match(many.body, /41 keys; limits\.max_batch_keys allows 40/);
         const big = new Uint8Array(15_000);
-        for (const key of ["big1", "big2"]) {
+        // Both keys on one owner other than the node asked, so that the owner refuses its share and the node
+        // asked must say so too (keys on different owners are refused by the node that adds them up).
+        const ring = new ConsistentHash();
+        ring.add(...nodes.map((n) => n.http));
+        const sameOwner = Array.from({ length: 200 }, (_, i) => `big${i}`)
+          .filter((k) => ring.get(k) === nodes[2].http).slice(0, 2);
+        for (const key of [...sameOwner, "big1", "big2"]) {
           const put = await fetch(`${nodes[0].http}/_cache/metrics/${key}`, {
             method: "PUT",
             headers: { authorization: `Bearer ${TOKEN}` },
@@ -132,9 +139,11 @@ for (const protocol of ["http", "grpc"]) {
           });
           assert.equal(put.status, 204);
         }
-        const bytes = await batch(nodes[1], ["big1", "big2"]);
-        assert.equal(bytes.status, 413);
-        assert.match(bytes.body, /30000 bytes of values; limits\.max_batch_bytes allows 20000/);
+        for (const keys of [["big1", "big2"], sameOwner]) {
+          const bytes = await batch(nodes[1], keys);
+          assert.equal(bytes.status, 413, `${keys.join(",")}: ${JSON.stringify(bytes.body).slice(0, 600)}`);
+          assert.match(bytes.body, /30000 bytes of values; limits\.max_batch_bytes allows 20000/);
+        }
         const grpcMany = await call(client, "GetMany", { group: "metrics", keys: Array(41).fill("k") });
         assert.equal(grpcMany.err?.code, grpc.status.INVALID_ARGUMENT);
         assert.match(grpcMany.err!.details, /limits\.max_batch_keys/);
