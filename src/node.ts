@@ -112,6 +112,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
   const guard = { credentials, metrics };
   metrics.watchCredentials(() => credentials.counts(), credentials.clientNames(), AUTH_REASONS);
   const loadLimit = new LoadLimit(config.limits.maxConcurrentLoads, config.database.timeoutMs);
+  metrics.watchLoadLimit(loadLimit);
   const keyFilters = new Map<string, SourceKeyFilter>();
   for (const g of config.groups) {
     const keyFilter = g.keyFilter && new SourceKeyFilter(g.keyFilter.falsePositiveRate);
