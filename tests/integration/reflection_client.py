@@ -102,8 +102,14 @@ with grpc.insecure_channel(target) as channel:
         field(4, b"no.such.Symbol"),
         field(3, b"no/such.proto"),
         field(4, b"grpc.health.v1.Health.Check"),
+        b"",  # asks nothing
+        b"\x7f",  # field 15 with wire type 7, which does not exist: does not decode
+        field(7, b""),  # the stream still answers after those
     ])
-    by_symbol, by_name, by_field, timestamp, no_symbol, no_file, health = [files(a) for a in answers]
+    out["asks_nothing"] = files(answers[7])
+    out["undecodable"] = files(answers[8])
+    out["listed_after_errors"] = len(services(answers[9]))
+    by_symbol, by_name, by_field, timestamp, no_symbol, no_file, health = [files(a) for a in answers[:7]]
     out["by_symbol"] = [f.name for f in by_symbol]
     out["by_filename"] = [f.name for f in by_name]
     out["by_field"] = [f.name for f in by_field]

@@ -50,6 +50,10 @@ Deno.test("a Python client with no .proto lists the services by reflection and c
     assert.deepEqual(result.dependencies["cnfmetrics.proto"], ["google/protobuf/timestamp.proto"]);
     assert.deepEqual(result.unknown_symbol, { error: 5 });
     assert.deepEqual(result.unknown_file, { error: 5 });
+    // INVALID_ARGUMENT for a request that asks nothing or does not decode; the stream goes on.
+    assert.deepEqual(result.asks_nothing, { error: 3 });
+    assert.deepEqual(result.undecodable, { error: 3 });
+    assert.equal(result.listed_after_errors, served.length);
     // Byte for byte what protoc writes for the same files (source comments aside).
     assert.deepEqual(result.compared, [
       "cnfmetrics.proto",
