@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { Ajv2020 } from "ajv/dist/2020";
 import addFormats from "ajv-formats";
-import { parse } from "yaml";
+import { parse, stringify } from "yaml";
 import { startMariaDb } from "../_mariadb.ts";
 import { freePort, NODE_PERMISSIONS, type NodeProcess, startNodeProcess } from "../_node.ts";
 import { spawnWatched } from "../_process.ts";
@@ -12,14 +12,17 @@ const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../config/config.yml", import.meta.url).pathname;
 const TOKEN = "contract-token";
 const AUTH = { authorization: `Bearer ${TOKEN}` };
+const READER = { authorization: "Bearer contract-reader" };
+const WRITER = { authorization: "Bearer contract-writer" };
 
 /**
  * The nodes the exchanges run against:
  * - `node`: alone, with its own SQLite database;
  * - `degraded`: its MySQL database stopped after start, and a static peer that is not there;
- * - `starting`: waiting for an etcd that is not there, so not ready yet.
+ * - `starting`: waiting for an etcd that is not there, so not ready yet;
+ * - `locked`: reads need a token (auth.reads_require_token), with a read-only and a write-only client.
  */
-type NodeName = "node" | "degraded" | "starting";
+type NodeName = "node" | "degraded" | "starting" | "locked";
 
 /** One request and the status it must get. Adding an operation or a status is adding a row. */
 interface Exchange {
@@ -40,6 +43,21 @@ const EXCHANGES: Exchange[] = [
   { op: "GET /_cache/{group}/{key}", status: 404, on: "node", url: "/_cache/metrics/CNF-999" },
   { op: "GET /_cache/{group}/{key}", status: 404, on: "node", url: "/_cache/nope/CNF-001" },
   { op: "GET /_cache/{group}/{key}", status: 503, on: "degraded", url: "/_cache/metrics/CNF-002" },
+  {
+    op: "GET /_cache/{group}/{key}",
+    status: 200,
+    on: "locked",
+    url: "/_cache/metrics/CNF-001",
+    headers: READER,
+  },
+  { op: "GET /_cache/{group}/{key}", status: 401, on: "locked", url: "/_cache/metrics/CNF-001" },
+  {
+    op: "GET /_cache/{group}/{key}",
+    status: 403,
+    on: "locked",
+    url: "/_cache/metrics/CNF-001",
+    headers: WRITER,
+  },
   {
     op: "PUT /_cache/{group}/{key}",
     status: 204,
@@ -70,6 +88,14 @@ const EXCHANGES: Exchange[] = [
     url: "/_cache/metrics/contract",
     headers: { authorization: "Bearer wrong" },
     body: "value",
+  },
+  {
+    op: "PUT /_cache/{group}/{key}",
+    status: 403,
+    on: "locked",
+    url: "/_cache/metrics/k",
+    headers: READER,
+    body: "v",
   },
   {
     op: "PUT /_cache/{group}/{key}",
@@ -110,6 +136,13 @@ const EXCHANGES: Exchange[] = [
     headers: AUTH,
   },
   { op: "DELETE /_cache/{group}/{key}", status: 401, on: "node", url: "/_cache/metrics/contract" },
+  {
+    op: "DELETE /_cache/{group}/{key}",
+    status: 403,
+    on: "locked",
+    url: "/_cache/metrics/k",
+    headers: READER,
+  },
   { op: "DELETE /_cache/{group}/{key}", status: 404, on: "node", url: "/_cache/nope/k", headers: AUTH },
   {
     op: "DELETE /_cache/{group}/{key}",
@@ -258,6 +291,21 @@ Deno.test("every declared operation and status is exercised on running nodes and
   const missing = declared(spec).filter((d) => !exercised.has(d));
   assert.deepEqual(missing, [], "declared in docs/openapi.yaml but exercised by no row of EXCHANGES");
 
+  const dir = await Deno.makeTempDir();
+  const lockedConfig = `${dir}/config.yml`;
+  await Deno.writeTextFile(
+    lockedConfig,
+    stringify({
+      peers: { token: TOKEN },
+      auth: {
+        reads_require_token: true,
+        clients: [
+          { name: "reader", scopes: ["read"], token: READER.authorization.slice(7) },
+          { name: "writer", scopes: ["write"], token: WRITER.authorization.slice(7) },
+        ],
+      },
+    }),
+  );
   const db = await startMariaDb();
   const nodes: Partial<Record<NodeName, NodeProcess>> = {};
   let starting: ReturnType<typeof spawnWatched> | undefined;
@@ -268,6 +316,7 @@ Deno.test("every declared operation and status is exercised on running nodes and
       peers: [`http://127.0.0.1:${freePort()}`],
       args: ["--peer-token", TOKEN, "--log-level", "error"],
     });
+    nodes.locked = await startNodeProcess({ args: ["--config", lockedConfig] });
     const peerKey = await keyOwnedElsewhere(nodes.degraded);
     await db.stop();
 
@@ -299,6 +348,7 @@ Deno.test("every declared operation and status is exercised on running nodes and
       node: nodes.node.http,
       degraded: nodes.degraded.http,
       starting: startingHttp,
+      locked: nodes.locked.http,
     };
     // Those on the starting node first, while it is still not ready.
     const ordered = [...EXCHANGES].sort((a, b) => Number(b.on === "starting") - Number(a.on === "starting"));
@@ -316,5 +366,6 @@ Deno.test("every declared operation and status is exercised on running nodes and
     await starting?.stop();
     for (const n of Object.values(nodes)) await n.stop();
     await db.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 });
