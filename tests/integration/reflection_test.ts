@@ -34,6 +34,8 @@ Deno.test("a Python client with no .proto lists the services by reflection and c
     const result = JSON.parse(await run([CLIENT, node.grpc, await protocDescriptors(dir)]));
     const served = [
       "cnfmetricspb.CnfMetricsService",
+      "distcache.v1.Batch",
+      "distcache.v1.CnfMetricsBatch",
       "groupcachepb.GroupCache",
       "grpc.health.v1.Health",
       "grpc.reflection.v1.ServerReflection",
@@ -57,6 +59,7 @@ Deno.test("a Python client with no .proto lists the services by reflection and c
     // Byte for byte what protoc writes for the same files (source comments aside).
     assert.deepEqual(result.compared, [
       "cnfmetrics.proto",
+      "distcache_batch.proto",
       "google/protobuf/timestamp.proto",
       "groupcache.proto",
       "health.proto",
