@@ -219,6 +219,11 @@ Deno.test("a wrong configuration value names its field and what was expected", a
     ["a zero batch limit", { limits: { max_batch_keys: 0 } }, /limits\.max_batch_keys must be an integer/],
     ["a batch byte limit of text", { limits: { max_batch_bytes: "8M" } }, /limits\.max_batch_bytes must be/],
     [
+      "a misspelt reflection switch",
+      { grpc: { reflectoin: false } },
+      /grpc\.reflectoin is not a known field.*reflection/,
+    ],
+    [
       "reflection that is not a boolean",
       { grpc: { reflection: "yes" } },
       /grpc\.reflection must be true or false/,
