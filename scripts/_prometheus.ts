@@ -8,6 +8,7 @@
 export const PROMETHEUS = "/usr/bin/prometheus";
 
 const CONFIG = new URL("../config/prometheus.yml", import.meta.url).pathname;
+const ALERTS = new URL("../config/prometheus/alerts.yml", import.meta.url).pathname;
 
 /** How to start Prometheus. */
 export interface PrometheusOptions {
@@ -65,6 +66,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
       config,
       [
         "global: { scrape_interval: 1s, evaluation_interval: 1s }",
+        `rule_files: [${JSON.stringify(ALERTS)}]`,
         "scrape_configs:",
         "  - job_name: distcache",
         "    metrics_path: /metrics",

@@ -342,7 +342,7 @@ async function run(): Promise<number> {
     });
     rows.push(
       prometheus
-        ? ["prometheus", prometheus.url, "scrapes the three nodes (config/prometheus.yml)"]
+        ? ["prometheus", prometheus.url, "scrapes the three nodes, evaluates config/prometheus/alerts.yml"]
         : ["prometheus", "not started", "install the Debian package prometheus to have it"],
     );
     say("cluster ready:");

@@ -25,6 +25,7 @@ command -v kubectl >/dev/null || missing+=(kubernetes-client)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 /usr/bin/python3 -c "import grpc" 2>/dev/null || missing+=(python3-grpcio)
 /usr/bin/python3 -c "import grpc_tools" 2>/dev/null || missing+=(python3-grpc-tools)
+/usr/bin/python3 -c "import google.protobuf" 2>/dev/null || missing+=(python3-protobuf)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -110,6 +110,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** The lowest log level written. */
   log: { level: Level };
+  /** `reflection`: whether the gRPC server answers server reflection (lists services, sends descriptors). */
+  grpc: { reflection: boolean };
   /**
    * PEM files. With `certFile` and `keyFile` both servers speak TLS; with `caFile` this node verifies its
    * peers' certificates against that CA (else against the system's roots). With `clientCaFile` (mutual
@@ -156,6 +158,7 @@ export const CONFIG_FIELDS: Record<string, string[]> = {
   limits: ["max_key_bytes", "max_value_bytes", "max_concurrent_loads", "max_batch_keys", "max_batch_bytes"],
   server: ["shutdown_timeout_ms"],
   log: ["level"],
+  grpc: ["reflection"],
   tls: ["cert_file", "key_file", "ca_file", "client_ca_file"],
   auth: ["reads_require_token", "reload_interval_ms", "clients"],
   auth_client: ["name", "scopes", "token", "tokens", "token_file"],
@@ -235,6 +238,12 @@ function secret(o: Obj, key: string, field: string, fallback: string): string {
 
 function secrets(o: Obj, key: string, field: string): string[] {
   return list(o, key, field).map((v, i) => secret({ v }, "v", `${field}[${i}]`, ""));
+}
+
+function bool(o: Obj, key: string, field: string, fallback: boolean): boolean {
+  const v = o[key] ?? fallback;
+  if (typeof v !== "boolean") throw new ConfigError(`${field} must be true or false (got ${describe(v)})`);
+  return v;
 }
 
 function port(o: Obj, key: string, field: string, fallback: number): number {
@@ -443,6 +452,9 @@ export function toConfig(doc: unknown): Config {
     },
     shutdownTimeoutMs: int(server, "shutdown_timeout_ms", "server.shutdown_timeout_ms", 5000, 0, 600_000),
     log: { level: logLevel },
+    grpc: {
+      reflection: bool(section(root, "grpc", CONFIG_FIELDS.grpc), "reflection", "grpc.reflection", true),
+    },
     tls: tlsFiles(section(root, "tls", CONFIG_FIELDS.tls)),
     auth: authSection(section(root, "auth", CONFIG_FIELDS.auth)),
   };

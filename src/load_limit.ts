@@ -10,6 +10,7 @@ export class LoadLimit {
   readonly #max: number;
   readonly #waitMs: number;
   #running = 0;
+  #refused = 0;
   readonly #queue: (() => void)[] = [];
 
   /**
@@ -24,6 +25,16 @@ export class LoadLimit {
   constructor(max: number, waitMs: number) {
     this.#max = max;
     this.#waitMs = waitMs;
+  }
+
+  /** Loads that may run at once. */
+  get max(): number {
+    return this.#max;
+  }
+
+  /** Loads refused so far because no turn came within the wait. */
+  get refused(): number {
+    return this.#refused;
   }
 
   /** Loads running now. */
@@ -60,6 +71,7 @@ export class LoadLimit {
       };
       const timer = setTimeout(() => {
         this.#queue.splice(this.#queue.indexOf(go), 1);
+        this.#refused++;
         reject(new Error(`${this.#max} loads already in flight and none finished within ${this.#waitMs} ms`));
       }, this.#waitMs);
       this.#queue.push(go);

@@ -272,6 +272,50 @@ export class NodeMetrics {
   }
 
   /**
+   * Exports the state of the database load limit, read at scrape time: `distcache_source_loads_running`,
+   * `distcache_source_loads_waiting`, `distcache_source_load_limit` and
+   * `distcache_source_loads_refused_total` (loads that got no turn within the wait).
+   *
+   * @param limit The node's load limit.
+   */
+  watchLoadLimit(limit: { running: number; waiting: number; max: number; refused: number }): void {
+    const registers = [this.registry];
+    const gauges = [
+      ["distcache_source_loads_running", "Database loads running now.", () => limit.running],
+      [
+        "distcache_source_loads_waiting",
+        "Database loads waiting for a turn under the load limit.",
+        () => limit.waiting,
+      ],
+      [
+        "distcache_source_load_limit",
+        "Database loads one node runs at once (limits.max_concurrent_loads).",
+        () => limit.max,
+      ],
+    ] as const;
+    for (const [name, help, read] of gauges) {
+      new client.Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read());
+        },
+      });
+    }
+    new client.Counter({
+      name: "distcache_source_loads_refused_total",
+      help:
+        "Database loads refused because no turn came within database.timeout_ms (the load limit was reached).",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(limit.refused);
+      },
+    });
+  }
+
+  /**
    * The observer of one group's loads from one source, for `timedGetter` and `timedPicker`.
    *
    * @param group The group's name.

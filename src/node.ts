@@ -25,6 +25,7 @@ import { RingPicker } from "./peers/ring_picker.ts";
 import { timedGetter, timedPicker } from "./timed_loads.ts";
 import { GROUP_CACHE_READS, groupCacheHandlers, groupCacheService } from "./server/grpc.ts";
 import { HealthService } from "./server/health.ts";
+import { addReflection } from "./server/reflection.ts";
 import { httpHandler } from "./server/http.ts";
 import { BATCH_READS, batchHandlers, batchService } from "./server/grpc_batch.ts";
 import { CNF_BATCH_READS, cnfBatchHandlers, cnfBatchService } from "./server/grpc_cnf_batch.ts";
@@ -111,6 +112,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
   const guard = { credentials, metrics };
   metrics.watchCredentials(() => credentials.counts(), credentials.clientNames(), AUTH_REASONS);
   const loadLimit = new LoadLimit(config.limits.maxConcurrentLoads, config.database.timeoutMs);
+  metrics.watchLoadLimit(loadLimit);
   const keyFilters = new Map<string, SourceKeyFilter>();
   for (const g of config.groups) {
     const keyFilter = g.keyFilter && new SourceKeyFilter(g.keyFilter.falsePositiveRate);
@@ -166,6 +168,8 @@ export async function startNode(config: Config): Promise<RunningNode> {
       config.limits.maxBatchKeys * (config.limits.maxKeyBytes + 8),
     ) + 64 * 1024,
   });
+  // First, so that it sees every service added after it.
+  if (config.grpc.reflection) addReflection(grpcServer);
   const health = new HealthService([
     "groupcachepb.GroupCache",
     "cnfmetricspb.CnfMetricsService",

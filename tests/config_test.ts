@@ -28,6 +28,7 @@ Deno.test("the shipped config/config.yml is valid and matches the documented def
   assert.equal(c.groups[0].staleIfErrorMs, 300_000);
   assert.equal(c.limits.maxBatchKeys, 1000);
   assert.equal(c.limits.maxBatchBytes, 8 << 20);
+  assert.equal(c.grpc.reflection, true);
 });
 
 Deno.test("an empty configuration gets every default, including the metrics group", () => {
@@ -42,6 +43,8 @@ Deno.test("an empty configuration gets every default, including the metrics grou
   assert.equal(c.groups[0].staleIfErrorMs, 300_000, "stale-if-error is on unless set to 0");
   assert.equal(c.limits.maxBatchKeys, 1000);
   assert.equal(c.shutdownTimeoutMs, 5000);
+  assert.equal(c.grpc.reflection, true);
+  assert.equal(toConfig({ grpc: { reflection: false } }).grpc.reflection, false);
 });
 
 Deno.test("flags override the file and the environment supplies the token", async () => {
@@ -215,6 +218,16 @@ Deno.test("a wrong configuration value names its field and what was expected", a
     ],
     ["a zero batch limit", { limits: { max_batch_keys: 0 } }, /limits\.max_batch_keys must be an integer/],
     ["a batch byte limit of text", { limits: { max_batch_bytes: "8M" } }, /limits\.max_batch_bytes must be/],
+    [
+      "a misspelt reflection switch",
+      { grpc: { reflectoin: false } },
+      /grpc\.reflectoin is not a known field.*reflection/,
+    ],
+    [
+      "reflection that is not a boolean",
+      { grpc: { reflection: "yes" } },
+      /grpc\.reflection must be true or false/,
+    ],
     ["a certificate without its key", { tls: { cert_file: "c.pem" } }, /tls\.cert_file and tls\.key_file/],
     [
       "a client CA without a certificate",
