@@ -165,10 +165,20 @@ Deno.test("no token and no database password appears in logs (debug), /metrics, 
     }
 
     // A token file that cannot be parsed (with a token on the bad line) and one that is gone, then back.
-    await Deno.writeTextFile(opsFile, `${OPS} trailing words\n`);
-    for (const n of nodes) Deno.kill(n.pid, "SIGHUP");
-    await Deno.remove(opsFile);
-    for (const n of nodes) Deno.kill(n.pid, "SIGHUP");
+    // Each bad state is held until every node has logged its refusal, so none is replaced before it is read.
+    const refusals = () => nodes.map((n) => n.log().split('"event":"token reload failed').length - 1);
+    const reloadFails = async (change: () => Promise<void>) => {
+      const before = refusals();
+      await change();
+      for (const n of nodes) Deno.kill(n.pid, "SIGHUP");
+      const deadline = Date.now() + 10_000;
+      while (refusals().some((count, i) => count <= before[i])) {
+        if (Date.now() > deadline) assert.fail("a node did not log the failed token reload within 10 s");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await reloadFails(() => Deno.writeTextFile(opsFile, `${OPS} trailing words\n`));
+    await reloadFails(() => Deno.remove(opsFile));
     await Deno.writeTextFile(opsFile, `${OPS}\n`);
     for (const n of nodes) Deno.kill(n.pid, "SIGHUP");
 
