@@ -38,19 +38,7 @@ export async function ringsAre(nodes: NodeHost[], expected: NodeHost[]): Promise
   return rings.every((r) => r.join(",") === want);
 }
 
-/** Polls `condition` every 20 ms; resolves to the milliseconds since `from`, throws after `timeoutMs`. */
-export async function timeUntil(
-  condition: () => Promise<boolean>,
-  what: string,
-  timeoutMs: number,
-  from = performance.now(),
-): Promise<number> {
-  while (!(await condition().catch(() => false))) {
-    if (performance.now() - from > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return performance.now() - from;
-}
+export { timeUntil } from "../_etcd.ts";
 
 /** Wrong answers in a load summary. */
 export function wrong(s: LoadSummary): number {
