@@ -6,6 +6,9 @@
  *     which sweeps all keys every few milliseconds, is never what limits the SELECT rate;
  * (b) 20,000 distinct unknown keys sent to a node process over HTTP, with and without the key filter:
  *     how many reach MariaDB.
+ * (c) the same set-up as (a) as a model without a database (scripts/bench/_expiry_model.ts): the busiest
+ *     second of reloads that each way of spreading lifetimes allows at best, so a shortfall of (a) can be
+ *     told from the floor of keys / ttl that no jitter passes. `--model` prints (c) alone.
  * SELECTs are MariaDB's own `Com_select` counter.
  * @module
  */
@@ -14,6 +17,7 @@ import { openRepository } from "../../src/cnf/repository.ts";
 import { LoadLimit } from "../../src/load_limit.ts";
 import { cnfGetter } from "../../src/node.ts";
 import { type MariaDb, startMariaDb } from "../../tests/_mariadb.ts";
+import { around, lengthen, peakReloads, shorten } from "./_expiry_model.ts";
 import {
   freePort,
   loadAverage,
@@ -183,8 +187,40 @@ async function penetration(db: MariaDb, dir: string, filter: boolean) {
   }
 }
 
+/** Part (c): the model's peak for each rule and jitter, against the model's own no-jitter peak. */
+function model(): void {
+  const rules = [["shorten (shipped)", shorten], ["around", around], ["lengthen", lengthen]] as const;
+  const jitters = [0.1, 0.5, 0.9, 1];
+  const peak = (rule: typeof shorten, jitter: number) =>
+    peakReloads({
+      keys: KEYS,
+      ttlMs: TTL_MS,
+      loadMs: LOAD_WINDOW_MS,
+      untilMs: LOAD_WINDOW_MS + READ_MS,
+      jitter,
+      rule,
+    });
+  const base = peak(shorten, 0);
+  console.log(
+    `(c) Model of (a): ${KEYS} keys first loaded evenly over ${LOAD_WINDOW_MS} ms, each reloaded the moment it ` +
+      `expires, until ${
+        (LOAD_WINDOW_MS + READ_MS) / 1000
+      } s; lifetimes ttl x (1 - j u) (shorten, as shipped), ` +
+      `ttl x (1 + j (2u - 1)) (around) or ttl x (1 + j u) (lengthen), u uniform in [0, 1), seeded. Busiest 1 s ` +
+      `of reloads against the no-jitter peak (${base}); keys / ttl is ${KEYS * 1000 / TTL_MS} per s, ` +
+      `${(KEYS * 1000 / TTL_MS / base).toFixed(2)}x.\n`,
+  );
+  printTable(
+    ["rule", ...jitters.map((j) => `j = ${j}`)],
+    rules.map(([name, rule]) => [name, ...jitters.map((j) => `${(peak(rule, j) / base).toFixed(3)}x`)]),
+  );
+  console.log();
+}
+
 async function main(): Promise<number> {
   await printHeader("avalanche");
+  model();
+  if (Deno.args.includes("--model")) return 0;
   const db = await startMariaDb();
   const dir = await Deno.makeTempDir({ prefix: "distcache-bench-avalanche-" });
   try {
