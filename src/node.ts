@@ -169,7 +169,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
     ) + 64 * 1024,
   });
   // First, so that it sees every service added after it.
-  if (config.grpc.reflection) addReflection(grpcServer);
+  const reflection = config.grpc.reflection ? addReflection(grpcServer) : undefined;
   const health = new HealthService([
     "groupcachepb.GroupCache",
     "cnfmetricspb.CnfMetricsService",
@@ -310,6 +310,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
       ready = false;
       health.setServing(false);
       health.endWatches();
+      reflection?.endStreams();
       const grpcDone = new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
       const finished = await withTimeout(
         Promise.all([httpServer.shutdown(), grpcDone]).then(() => {}),

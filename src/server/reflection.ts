@@ -34,8 +34,13 @@ function serviceNames(service: grpc.ServiceDefinition): string[] {
  * included), so that a service registered later is listed without anything more. Call it before the
  * other `addService` calls.
  *
+ * A reflection stream stays open until its client half-closes, so a server shutting down ends the open
+ * ones with {@linkcode Reflection.endStreams}; otherwise a tool left connected holds the shutdown until
+ * its timeout.
+ *
  * @param server The node's gRPC server.
  * @param protoDir Where the services' .proto files are (default: the project's proto/).
+ * @returns A handle that ends the open streams.
  * @example
  * ```ts
  * const server = new grpc.Server();
@@ -43,8 +48,9 @@ function serviceNames(service: grpc.ServiceDefinition): string[] {
  * server.addService(groupCacheService(), groupCacheHandlers(deps)); // now listed
  * ```
  */
-export function addReflection(server: grpc.Server, protoDir: string = PROTO_DIR): void {
+export function addReflection(server: grpc.Server, protoDir: string = PROTO_DIR): Reflection {
   const files = new ProtoFiles(protoDir);
+  const open = new Set<Stream>();
   const services = new Map<string, number>();
   const add = server.addService.bind(server);
   const remove = server.removeService.bind(server);
@@ -61,12 +67,28 @@ export function addReflection(server: grpc.Server, protoDir: string = PROTO_DIR)
     }
   };
   const handlers = {
-    ServerReflectionInfo: (call: Stream) => answer(call, files, () => [...services.keys()]),
+    ServerReflectionInfo: (call: Stream) => {
+      open.add(call);
+      call.on("close", () => open.delete(call));
+      answer(call, files, () => [...services.keys()]);
+    },
   };
   for (const pkg of ["grpc.reflection.v1", "grpc.reflection.v1alpha"]) {
     const file = pkg.endsWith("v1") ? "reflection.proto" : "reflection_v1alpha.proto";
     server.addService(tolerantService(serviceClient(file, `${pkg}.ServerReflection`).service), handlers);
   }
+  return {
+    endStreams() {
+      for (const call of open) call.end();
+      open.clear();
+    },
+  };
+}
+
+/** The reflection service added to a server. */
+export interface Reflection {
+  /** Ends every open reflection stream with status OK, as a server does when it shuts down. */
+  endStreams(): void;
 }
 
 /** Answers each request on the stream in order, until the client half-closes. */

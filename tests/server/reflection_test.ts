@@ -101,3 +101,42 @@ Deno.test("reflection lists the services added after it, and drops a removed one
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a reflection stream left open by its client is ended when the server shuts down", async () => {
+  const server = new grpc.Server();
+  const reflection = addReflection(server);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(
+      "127.0.0.1:0",
+      grpc.ServerCredentials.createInsecure(),
+      (e, p) => e ? reject(e) : resolve(p),
+    )
+  );
+  const Client = serviceClient("reflection.proto", "grpc.reflection.v1.ServerReflection");
+  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  try {
+    const call = (client as unknown as { ServerReflectionInfo(): grpc.ClientDuplexStream<Answer, Answer> })
+      .ServerReflectionInfo();
+    const ended = new Promise<grpc.StatusObject>((resolve) => call.on("status", resolve));
+    call.on("error", () => {});
+    // The client asks once and never half-closes, as a tool left connected does.
+    const first = new Promise<Answer>((resolve) => call.once("data", resolve));
+    call.write({ list_services: "" });
+    assert.ok("list_services_response" in await first);
+    reflection.endStreams();
+    const shutDown = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("the open stream was not ended within 5 s")), 5000);
+    });
+    try {
+      assert.equal((await Promise.race([ended, late])).code, grpc.status.OK);
+      await Promise.race([shutDown, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  } finally {
+    client.close();
+    server.forceShutdown();
+  }
+});
