@@ -34,7 +34,7 @@ import { serveMutualTls } from "./server/mutual_tls_server.ts";
 import { loadTransport } from "./server/tls.ts";
 import { LoadLimit } from "./load_limit.ts";
 import { redactUrl } from "./redact.ts";
-import { tolerantService } from "./server/proto.ts";
+import { serviceNames, tolerantService } from "./server/proto.ts";
 
 /** The group whose source is the CNF-metrics table. */
 export const METRICS_GROUP = "metrics";
@@ -170,21 +170,19 @@ export async function startNode(config: Config): Promise<RunningNode> {
   });
   // First, so that it sees every service added after it.
   const reflection = config.grpc.reflection ? addReflection(grpcServer) : undefined;
-  const health = new HealthService([
-    "groupcachepb.GroupCache",
-    "cnfmetricspb.CnfMetricsService",
-    "distcache.v1.Batch",
-    "distcache.v1.CnfMetricsBatch",
-  ]);
-  grpcServer.addService(
+  const served: string[] = [];
+  const serve = (definition: grpc.ServiceDefinition, handlers: grpc.UntypedServiceImplementation) => {
+    grpcServer.addService(definition, handlers);
+    served.push(...serviceNames(definition));
+  };
+  serve(
     groupCacheService(),
     guardService(groupCacheHandlers(handlerDeps), GROUP_CACHE_READS, guard),
   );
-  grpcServer.addService(batchService(), guardService(batchHandlers(handlerDeps), BATCH_READS, guard));
-  grpcServer.addService(health.definition(), health.handlers());
+  serve(batchService(), guardService(batchHandlers(handlerDeps), BATCH_READS, guard));
   const metricsGroup = groups.get(METRICS_GROUP);
   if (metricsGroup) {
-    grpcServer.addService(
+    serve(
       tolerantService(loadCnfMetricsProto()),
       guardService(
         cnfMetricsHandlers({
@@ -199,7 +197,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
         guard,
       ),
     );
-    grpcServer.addService(
+    serve(
       cnfBatchService(),
       guardService(
         cnfBatchHandlers({ ...handlerDeps, metrics: metricsGroup, nodeMetrics: metrics }),
@@ -208,6 +206,9 @@ export async function startNode(config: Config): Promise<RunningNode> {
       ),
     );
   }
+  // Health reports what was registered above: the CNF services only where a metrics group exists.
+  const health = new HealthService(served);
+  grpcServer.addService(health.definition(), health.handlers());
   const grpcPort = await bindGrpc(grpcServer, `${config.host}:${config.grpcPort}`, transport.grpcServer)
     .catch(
       async (e) => {

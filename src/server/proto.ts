@@ -68,3 +68,16 @@ export function tolerantService(service: grpc.ServiceDefinition): grpc.ServiceDe
 export function malformed(request: unknown): string | undefined {
   return (request as { [MALFORMED]?: string })?.[MALFORMED];
 }
+
+/**
+ * The service names behind a grpc-js service definition, from its methods' paths ("/pkg.Svc/Method").
+ *
+ * @example
+ * ```ts
+ * import { serviceClient, serviceNames } from "./proto.ts";
+ * serviceNames(serviceClient("health.proto", "grpc.health.v1.Health").service); // ["grpc.health.v1.Health"]
+ * ```
+ */
+export function serviceNames(service: grpc.ServiceDefinition): string[] {
+  return [...new Set(Object.values(service).map((m) => m.path.split("/")[1]))];
+}

@@ -6,7 +6,7 @@
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
-import { malformed, serviceClient, tolerantService } from "./proto.ts";
+import { malformed, serviceClient, serviceNames, tolerantService } from "./proto.ts";
 import { ProtoFiles } from "./proto_files.ts";
 
 const PROTO_DIR = new URL("../../proto/", import.meta.url).pathname;
@@ -23,11 +23,6 @@ interface ReflectionRequest {
 }
 
 type Stream = grpc.ServerDuplexStream<ReflectionRequest, Record<string, unknown>>;
-
-/** The service names behind a grpc-js service definition, from its methods' paths ("/pkg.Svc/Method"). */
-function serviceNames(service: grpc.ServiceDefinition): string[] {
-  return [...new Set(Object.values(service).map((m) => m.path.split("/")[1]))];
-}
 
 /**
  * Adds reflection to `server` and records every service added to it from now on (reflection's own
