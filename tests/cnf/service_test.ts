@@ -6,6 +6,7 @@ import type { CnfRepository } from "../../src/cnf/repository.ts";
 import { type CnfMetricsDeps, cnfMetricsHandlers, loadCnfMetricsProto } from "../../src/cnf/service.ts";
 import { SqliteCnfRepository } from "../../src/cnf/sqlite_repository.ts";
 import { Group } from "../../src/cache/group.ts";
+import { bindLoopback } from "../_grpc_server.ts";
 
 /** A read-through cache over the repository that also caches misses, like the `metrics` group. */
 class FakeCache {
@@ -41,13 +42,7 @@ async function withService(deps: CnfMetricsDeps, fn: (call: Call) => Promise<voi
   const service = loadCnfMetricsProto();
   const server = new grpc.Server();
   server.addService(service, cnfMetricsHandlers(deps));
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(
-      "127.0.0.1:0",
-      grpc.ServerCredentials.createInsecure(),
-      (err, p) => err ? reject(err) : resolve(p),
-    )
-  );
+  const port = await bindLoopback(server);
   const Client = grpc.makeGenericClientConstructor(service, "CnfMetricsService");
   const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   type Method = (

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { HealthService } from "../../src/server/health.ts";
 import { serviceClient } from "../../src/server/proto.ts";
+import { bindLoopback } from "../_grpc_server.ts";
 
 type UnaryMethod = (req: unknown, cb: (e: grpc.ServiceError | null, res: unknown) => void) => void;
 
@@ -9,13 +10,7 @@ Deno.test("the health service reports each served service and tells watchers whe
   const health = new HealthService(["groupcachepb.GroupCache"]);
   const server = new grpc.Server();
   server.addService(health.definition(), health.handlers());
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(
-      "127.0.0.1:0",
-      grpc.ServerCredentials.createInsecure(),
-      (e, p) => e ? reject(e) : resolve(p),
-    )
-  );
+  const port = await bindLoopback(server);
   const Client = serviceClient("health.proto", "grpc.health.v1.Health");
   const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const check = (service: string) =>

@@ -4,6 +4,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { LOADER_OPTIONS, serviceClient } from "../../src/server/proto.ts";
 import { addReflection } from "../../src/server/reflection.ts";
 import descriptor from "protobufjs/ext/descriptor";
+import { bindLoopback } from "../_grpc_server.ts";
 
 const LATER_PROTO = `syntax = "proto3";
 package later;
@@ -52,13 +53,7 @@ Deno.test("reflection lists the services added after it, and drops a removed one
       Echo: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) =>
         cb(null, call.request),
     });
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(
-        "127.0.0.1:0",
-        grpc.ServerCredentials.createInsecure(),
-        (e, p) => e ? reject(e) : resolve(p),
-      )
-    );
+    const port = await bindLoopback(server);
     const address = `127.0.0.1:${port}`;
     const [list, bySymbol] = await ask(address, [
       { list_services: "" },
@@ -105,13 +100,7 @@ Deno.test("reflection lists the services added after it, and drops a removed one
 Deno.test("a reflection stream left open by its client is ended when the server shuts down", async () => {
   const server = new grpc.Server();
   const reflection = addReflection(server);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(
-      "127.0.0.1:0",
-      grpc.ServerCredentials.createInsecure(),
-      (e, p) => e ? reject(e) : resolve(p),
-    )
-  );
+  const port = await bindLoopback(server);
   const Client = serviceClient("reflection.proto", "grpc.reflection.v1.ServerReflection");
   const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   try {
