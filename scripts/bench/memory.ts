@@ -34,6 +34,9 @@ interface Sample {
   phase: "fill" | "churn" | "after";
   rssAbove: number;
   accounted: number;
+  /** The runtime's own view: V8's heap (allocated) and its external memory (array buffers among it). */
+  heap: number;
+  external: number;
 }
 
 interface Row {
@@ -51,12 +54,16 @@ interface Row {
   samples: Sample[];
 }
 
-function parseFlags(argv: string[]): { cacheMib: number; churnSeconds: number; sizes: number[] } {
-  const out = { cacheMib: 256, churnSeconds: 60, sizes: [10, 100, 1024, 65536] };
+function parseFlags(
+  argv: string[],
+): { cacheMib: number; churnSeconds: number; sizes: number[]; trace: boolean } {
+  const out = { cacheMib: 256, churnSeconds: 60, sizes: [10, 100, 1024, 65536], trace: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = Number(argv[i + 1]);
-    if (flag === "--sizes") {
+    if (flag === "--trace") {
+      out.trace = true;
+    } else if (flag === "--sizes") {
       out.sizes = (argv[i + 1] ?? "").split(",").map(Number);
       if (!out.sizes.every((n) => Number.isInteger(n) && n > 0 && n <= 1 << 20)) {
         console.error(`--sizes needs value sizes in bytes separated by commas, got "${argv[i + 1]}"`);
@@ -73,7 +80,7 @@ function parseFlags(argv: string[]): { cacheMib: number; churnSeconds: number; s
       i++;
     } else {
       console.error(
-        `unknown flag "${flag}"; expected --cache-mib <n>, --churn-seconds <n> or --sizes <n,...>`,
+        `unknown flag "${flag}"; expected --cache-mib <n>, --churn-seconds <n>, --sizes <n,...> or --trace`,
       );
       Deno.exit(2);
     }
@@ -144,13 +151,27 @@ async function measureNode(size: number, script: string, configPath: string): Pr
     const accounted = () => metricValue(node.http, "distcache_cache_bytes", { group: "metrics" });
     const sampler = (async () => {
       while (sampling) {
-        const [rss, bytes] = await Promise.all([rssOf(node.pid), accounted()]);
-        samples.push({
+        const [rss, bytes, heap, external] = await Promise.all([
+          rssOf(node.pid),
+          accounted(),
+          metricValue(node.http, "distcache_nodejs_heap_size_total_bytes"),
+          metricValue(node.http, "distcache_nodejs_external_memory_bytes"),
+        ]);
+        const sample = {
           t: (performance.now() - started) / 1000,
           phase,
           rssAbove: rss - emptyRss,
           accounted: bytes,
-        });
+          heap,
+          external,
+        };
+        samples.push(sample);
+        if (args.trace) {
+          console.error(
+            `${label(size)} ${sample.t.toFixed(0)} s ${phase}: RSS above empty ${mib(sample.rssAbove)} MiB, ` +
+              `accounted ${mib(bytes)}, heap ${mib(heap)}, external ${mib(external)}`,
+          );
+        }
         await new Promise((r) => setTimeout(r, 1000));
       }
     })();
