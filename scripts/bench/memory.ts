@@ -97,6 +97,34 @@ async function rssOf(pid: number): Promise<number> {
   return kib * 1024;
 }
 
+/**
+ * Resident memory of a process by kind of mapping (from /proc/<pid>/smaps, read by cat since Deno reads
+ * /proc only with -A): the C heap, anonymous mappings of 32 MiB or more (large array buffers, V8's heap
+ * reservations), smaller anonymous ones (malloc arenas, segments), and files.
+ */
+async function mappings(pid: number): Promise<string> {
+  const out = await new Deno.Command("cat", { args: [`/proc/${pid}/smaps`], stdout: "piped" }).output();
+  const sums = { brk: 0, large: 0, small: 0, files: 0 };
+  let kind: keyof typeof sums = "small";
+  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+    const region = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (region) {
+      const size = parseInt(region[2], 16) - parseInt(region[1], 16);
+      const name = region[3];
+      kind = name === "[heap]"
+        ? "brk"
+        : name.startsWith("/")
+        ? "files"
+        : size >= 32 * MIB
+        ? "large"
+        : "small";
+    } else if (line.startsWith("Rss:")) sums[kind] += Number(line.split(/\s+/)[1]) * 1024;
+  }
+  return `RSS in C heap ${mib(sums.brk)}, anonymous >= 32 MiB ${mib(sums.large)}, smaller anonymous ${
+    mib(sums.small)
+  }, files ${mib(sums.files)}`;
+}
+
 /** The wrk script: PUTs of new keys `<prefix><thread>-<n>`, each value `size` bytes. */
 const LUA = `
 local counter = 0
@@ -167,8 +195,18 @@ async function measureNode(size: number, script: string, configPath: string): Pr
         };
         samples.push(sample);
         if (args.trace) {
+          const text = await (await fetch(`${node.http}/metrics`)).text();
+          const spaces = [
+            ...text.matchAll(
+              /^distcache_nodejs_heap_space_size_(total|used)_bytes\{space="(new|old|large_object)"\} (\S+)$/gm,
+            ),
+          ]
+            .map((m) => `${m[2]} ${m[1]} ${mib(Number(m[3]))}`).join(", ");
+          console.error(`${spaces}; ${await mappings(node.pid)}`);
           console.error(
-            `${label(size)} ${sample.t.toFixed(0)} s ${phase}: RSS above empty ${mib(sample.rssAbove)} MiB, ` +
+            `${label(size)} ${sample.t.toFixed(0)} s ${phase}: RSS above empty ${
+              mib(sample.rssAbove)
+            } MiB, ` +
               `accounted ${mib(bytes)}, heap ${mib(heap)}, external ${mib(external)}`,
           );
         }

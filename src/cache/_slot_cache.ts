@@ -8,6 +8,7 @@
 import type { Cache, CacheOptions, CacheStats, EvictionReason } from "./policy.ts";
 import type { SlotStore } from "./store/slot_store.ts";
 import { ObjectStore } from "./store/object_store.ts";
+import { reservedSlots, SlotReserve } from "./store/_reserve.ts";
 
 /** Slots allocated before the first growth; byte-bounded caches cannot know their entry count ahead. */
 const INITIAL_SLOTS = 64;
@@ -46,6 +47,8 @@ export abstract class SlotCache<V> implements Cache<V> {
   readonly #store: SlotStore<V>;
   #expires: Float64Array;
   #sizes: Float64Array;
+  /** The arrays' memory for every slot the bounds allow, when they bound it; else they grow by copying. */
+  readonly #reserve: SlotReserve | undefined;
   /** Head of the free-slot stack threaded through `next`; 0 when empty. */
   #free = 0;
   /** Slots ever handed out, sentinel included; slots at and above it are fresh. */
@@ -87,11 +90,12 @@ export abstract class SlotCache<V> implements Cache<V> {
     this.#store = store ?? new ObjectStore<V>(sizeOf!);
     this.#onEvict = onEvict;
     this.#now = now;
-    const slots = Math.min(INITIAL_SLOTS, maxEntries + 1);
-    this.next = new Uint32Array(slots);
-    this.prev = new Uint32Array(slots);
-    this.#expires = new Float64Array(slots);
-    this.#sizes = new Float64Array(slots);
+    const reserved = reservedSlots(maxBytes, this.#store.leastCost, maxEntries);
+    this.#reserve = reserved > INITIAL_SLOTS ? new SlotReserve(reserved, [4, 4, 8, 8]) : undefined;
+    const slots = Math.min(INITIAL_SLOTS, maxEntries + 1, reserved || Infinity);
+    this.next = this.prev = new Uint32Array(0);
+    this.#expires = this.#sizes = new Float64Array(0);
+    this.#arrays(slots, false);
     this.#store.resize(slots);
   }
 
@@ -202,12 +206,9 @@ export abstract class SlotCache<V> implements Cache<V> {
         gone.push([this.#store.key(s), this.#store.take(s, this.#expires[s])]);
       }
     }
-    const slots = Math.min(INITIAL_SLOTS, this.#maxEntries + 1);
+    const slots = this.next.length < INITIAL_SLOTS ? this.next.length : INITIAL_SLOTS;
     this.#store.clear(slots);
-    this.next = new Uint32Array(slots);
-    this.prev = new Uint32Array(slots);
-    this.#expires = new Float64Array(slots);
-    this.#sizes = new Float64Array(slots);
+    this.#arrays(slots, false);
     this.resized(slots, true);
     this.#free = 0;
     this.#used = 1;
@@ -305,25 +306,50 @@ export abstract class SlotCache<V> implements Cache<V> {
       this.#free = this.next[free];
       return free;
     }
-    if (this.#used === this.next.length) this.#grow(Math.min(this.#used * 2, this.#maxEntries + 1));
+    if (this.#used === this.next.length) {
+      const most = this.#reserve === undefined ? this.#maxEntries + 1 : this.#reserve.slots;
+      this.#grow(Math.min(this.#used * 2, most));
+    }
     return this.#used++;
   }
 
   #grow(slots: number): void {
-    const next = new Uint32Array(slots);
-    next.set(this.next);
-    this.next = next;
-    const prev = new Uint32Array(slots);
-    prev.set(this.prev);
-    this.prev = prev;
-    const expires = new Float64Array(slots);
-    expires.set(this.#expires);
-    this.#expires = expires;
-    const sizes = new Float64Array(slots);
-    sizes.set(this.#sizes);
-    this.#sizes = sizes;
+    this.#arrays(slots, true);
     this.#store.resize(slots);
     this.resized(slots, false);
+  }
+
+  /**
+   * Makes the links, expiries and sizes `slots` long, keeping what they hold when `keep`, else zeroed:
+   * longer views of the reserved memory, or new arrays when nothing is reserved.
+   */
+  #arrays(slots: number, keep: boolean): void {
+    const reserve = this.#reserve;
+    if (reserve !== undefined) {
+      if (!keep) {
+        // The memory is reused: what earlier entries left in it must not show through.
+        for (const array of [this.next, this.prev, this.#expires, this.#sizes]) array.fill(0);
+      }
+      this.next = reserve.uint32(0, slots);
+      this.prev = reserve.uint32(1, slots);
+      this.#expires = reserve.float64(2, slots);
+      this.#sizes = reserve.float64(3, slots);
+      return;
+    }
+    const next = new Uint32Array(slots);
+    const prev = new Uint32Array(slots);
+    const expires = new Float64Array(slots);
+    const sizes = new Float64Array(slots);
+    if (keep) {
+      next.set(this.next);
+      prev.set(this.prev);
+      expires.set(this.#expires);
+      sizes.set(this.#sizes);
+    }
+    this.next = next;
+    this.prev = prev;
+    this.#expires = expires;
+    this.#sizes = sizes;
   }
 
   /** Inspects a few slots round-robin and reclaims any that expired, so no timer per entry is needed. */

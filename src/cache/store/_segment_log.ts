@@ -7,11 +7,14 @@
 
 /** Bytes of a record's header: the owning slot (0 once the record is dead) and the payload's length. */
 export const RECORD_HEADER = 8;
+import { SlotReserve } from "./_reserve.ts";
+
 /**
- * Garbage the log may hold, as a share of its live record bytes (1 / 2^3): past it, a new segment is
- * opened only after cleaning one. A larger share cleans less often and costs more memory.
+ * Garbage the log may hold, as a share of its live record bytes (1 / 2^4): past it, a new segment is
+ * opened only after cleaning one. A larger share cleans less often and costs more memory: an eighth made
+ * a node's memory grow by 7% from its first fill as churn turned the allowance into garbage.
  */
-const GARBAGE_SHIFT = 3;
+const GARBAGE_SHIFT = 4;
 /** Segments beyond the garbage share: the one being filled and the one cleaning moves records into. */
 const WORKING_SEGMENTS = 2;
 /** Cleanings one append may run before it opens a segment anyway (only reached when garbage is scattered). */
@@ -33,11 +36,27 @@ export function recordBytes(payload: number): number {
 }
 
 /**
+ * The garbage a record of `size` bytes may leave in the log once freed, as the log allows it: a
+ * sixteenth of its size, rounded up.
+ *
+ * @param size The record's length, from {@linkcode recordBytes}.
+ * @returns Bytes of garbage to count for it.
+ * @example
+ * ```ts
+ * import { garbageBytes } from "./_segment_log.ts";
+ * garbageBytes(112); // 7
+ * ```
+ */
+export function garbageBytes(size: number): number {
+  return Math.ceil(size / (1 << GARBAGE_SHIFT));
+}
+
+/**
  * Records by slot in segments of `segmentBytes` (a record larger than a quarter of that gets a segment
  * of its own). Appends go to the head segment. Freeing a record only marks it dead; once the segments
- * would hold more than the live bytes plus an eighth, the segment with the fewest live bytes is
+ * would hold more than the live bytes plus a sixteenth, the segment with the fewest live bytes is
  * cleaned: its live records move to the head, their slots' positions follow, and it is reused. So the
- * bytes held stay within `liveBytes * 9/8` plus three segments (two working, one a cleaning may open).
+ * bytes held stay within `liveBytes * 17/16` plus three segments (two working, one a cleaning may open).
  * Emptied ordinary segments are kept as spares and reused before any new one is allocated, so a steady
  * churn allocates nothing (dropping them made a churn of 64 KiB values leave about 100 MiB of buffers to
  * the garbage collector), and held plus spare bytes never exceed the most the log has held.
@@ -65,6 +84,7 @@ export class SegmentLog {
   /** Per slot: the segment and offset of its record. */
   #segs: Uint32Array;
   #offs: Uint32Array;
+  readonly #reserve: SlotReserve | undefined;
   /** Per segment id (undefined: id free): its bytes, the same as words, its write end and live bytes. */
   readonly #buffers: (Uint8Array<ArrayBuffer> | undefined)[] = [];
   readonly #words: (Uint32Array | undefined)[] = [];
@@ -85,15 +105,18 @@ export class SegmentLog {
    *
    * @param segmentBytes Bytes of an ordinary segment, a multiple of 8.
    * @param slots Slots to make room for at first.
+   * @param reserved Slots to reserve the per-slot arrays for at once (0 for none), so growing up to them
+   *   copies nothing.
    */
-  constructor(segmentBytes: number, slots: number) {
+  constructor(segmentBytes: number, slots: number, reserved = 0) {
     if (!(Number.isInteger(segmentBytes) && segmentBytes >= 64 && segmentBytes % 8 === 0)) {
       throw new RangeError(`segmentBytes must be a multiple of 8 of at least 64, got ${segmentBytes}`);
     }
     this.segmentBytes = segmentBytes;
     this.largeBytes = segmentBytes >>> 2;
-    this.#segs = new Uint32Array(slots);
-    this.#offs = new Uint32Array(slots);
+    this.#reserve = reserved > slots ? new SlotReserve(reserved, [4, 4]) : undefined;
+    this.#segs = this.#reserve?.uint32(0, slots) ?? new Uint32Array(slots);
+    this.#offs = this.#reserve?.uint32(1, slots) ?? new Uint32Array(slots);
   }
 
   /** Bytes of the live records. */
@@ -119,6 +142,12 @@ export class SegmentLog {
   /** Makes room for slots below `slots`, keeping the positions of those below the old count. */
   resize(slots: number): void {
     if (slots <= this.#segs.length) return;
+    const reserve = this.#reserve;
+    if (reserve !== undefined && slots <= reserve.slots) {
+      this.#segs = reserve.uint32(0, slots);
+      this.#offs = reserve.uint32(1, slots);
+      return;
+    }
     const segs = new Uint32Array(slots);
     segs.set(this.#segs);
     this.#segs = segs;

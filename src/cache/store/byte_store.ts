@@ -9,7 +9,8 @@ import { murmur3 } from "../_hash.ts";
 import { keyBytes } from "../_key_bytes.ts";
 import { arraysReplaced } from "./_collect.ts";
 import { KeyIndex } from "./_key_index.ts";
-import { RECORD_HEADER, recordBytes, SegmentLog } from "./_segment_log.ts";
+import { reservedSlots, SlotReserve } from "./_reserve.ts";
+import { garbageBytes, RECORD_HEADER, recordBytes, SegmentLog } from "./_segment_log.ts";
 import type { SlotStore } from "./slot_store.ts";
 
 /** A cached value, or null for a remembered "the source has no such key". */
@@ -23,6 +24,9 @@ export type StoredValue = ByteView | null;
  * `Map` entries on the heap, about 5; LFU's count, 8).
  */
 export const ENTRY_OVERHEAD = 24 + 12 + 8 + 11 + 16;
+
+/** What the smallest entry costs: an empty key with a null value. */
+const LEAST_COST = recordBytes(0) + garbageBytes(recordBytes(0)) + ENTRY_OVERHEAD;
 
 /** Flags in a slot's length word; the rest is the value's byte length. */
 const NULL_VALUE = 0x80000000;
@@ -66,7 +70,7 @@ export function segmentBytesFor(maxBytes: number): number {
  * object and no copy, and reads the record's current position each time, so cleaning may move it. Once
  * the entry is replaced, evicted or deleted the generation differs and the view refuses to read.
  *
- * An entry costs its record (header, key, value, rounded up to 8), an eighth more for the garbage the
+ * An entry costs its record (header, key, value, rounded up to 8), a sixteenth more for the garbage the
  * log may hold, and {@linkcode ENTRY_OVERHEAD}: all the memory it takes, so the cache's byte bound
  * bounds the memory of the store (give or take four segments).
  *
@@ -83,6 +87,8 @@ export function segmentBytesFor(maxBytes: number): number {
 export class ByteStore implements SlotStore<StoredValue>, ByteSource {
   readonly #log: SegmentLog;
   readonly #index = new KeyIndex();
+  /** Memory for the per-slot arrays of every slot the byte bound allows, when that is not too many. */
+  readonly #reserve: SlotReserve | undefined;
   #hashes: Uint32Array;
   #lengths: Uint32Array;
   /** Changes when a slot's record is replaced or freed, and never goes back, not even on clear. */
@@ -103,10 +109,17 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
    * @param slots Slots to make room for at first.
    */
   constructor(maxBytes: number, slots = 64) {
-    this.#log = new SegmentLog(segmentBytesFor(maxBytes), slots);
-    this.#hashes = new Uint32Array(slots);
-    this.#lengths = new Uint32Array(slots);
-    this.#generations = new Uint32Array(slots);
+    const reserved = reservedSlots(maxBytes, LEAST_COST);
+    this.#reserve = reserved > slots ? new SlotReserve(reserved, [4, 4, 4]) : undefined;
+    this.#log = new SegmentLog(segmentBytesFor(maxBytes), slots, this.#reserve === undefined ? 0 : reserved);
+    this.#hashes = this.#reserve?.uint32(0, slots) ?? new Uint32Array(slots);
+    this.#lengths = this.#reserve?.uint32(1, slots) ?? new Uint32Array(slots);
+    this.#generations = this.#reserve?.uint32(2, slots) ?? new Uint32Array(slots);
+  }
+
+  /** The least an entry costs: an empty key with a null value. */
+  get leastCost(): number {
+    return LEAST_COST;
   }
 
   /** Entries held. */
@@ -145,13 +158,13 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
     }
   }
 
-  /** The record's bytes, an eighth of them for the log's garbage, and {@linkcode ENTRY_OVERHEAD}. */
+  /** The record's bytes, a sixteenth of them for the log's garbage, and {@linkcode ENTRY_OVERHEAD}. */
   cost(key: string, value: StoredValue, expiresAt: number): number {
     if (key !== this.#lastKey) this.#remember(key);
     if (value !== null && value.byteLength > MAX_VALUE_BYTES) return Infinity;
     const own = value !== null && value.expiresAt !== expiresAt ? 8 : 0;
     const record = recordBytes(own + this.#lastLength + (value === null ? 0 : value.byteLength));
-    return record + Math.ceil(record / 8) + ENTRY_OVERHEAD;
+    return record + garbageBytes(record) + ENTRY_OVERHEAD;
   }
 
   /** Writes a new entry's record and indexes it. */
@@ -216,13 +229,20 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
     return new Uint8Array(this.#log.bytesOf(slot).buffer, start, this.#lengths[slot] & LENGTH_MASK);
   }
 
-  /** Makes room for slots below `slots`. */
+  /** Makes room for slots below `slots`: longer views of the reserved memory, or copies into new arrays. */
   resize(slots: number): void {
     if (slots <= this.#hashes.length) return;
+    this.#log.resize(slots);
+    const reserve = this.#reserve;
+    if (reserve !== undefined && slots <= reserve.slots) {
+      this.#hashes = reserve.uint32(0, slots);
+      this.#lengths = reserve.uint32(1, slots);
+      this.#generations = reserve.uint32(2, slots);
+      return;
+    }
     // This store's five arrays of 4 bytes a slot, and the cache's own (links, size, expiry: 24 bytes a
     // slot), which it replaced just before calling.
     const replaced = this.#hashes.length * (20 + 24);
-    this.#log.resize(slots);
     const hashes = new Uint32Array(slots);
     hashes.set(this.#hashes);
     this.#hashes = hashes;

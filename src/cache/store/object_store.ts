@@ -25,6 +25,8 @@ export class ObjectStore<V> implements SlotStore<V> {
   #keys: (string | undefined)[] = [undefined];
   #values: (V | undefined)[] = [undefined];
   readonly #sizeOf: (value: V) => number;
+  /** 0: a value may be sized 0 under an empty key, so the byte bound does not bound the slots. */
+  readonly leastCost = 0;
 
   /**
    * Makes an empty store.

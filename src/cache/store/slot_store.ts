@@ -12,6 +12,11 @@
 export interface SlotStore<V> {
   /** Entries held. */
   readonly size: number;
+  /**
+   * The least any entry costs (see {@linkcode SlotStore.cost}), so a cache can tell how many slots its
+   * byte bound allows and reserve them once; 0 when an entry may cost nothing.
+   */
+  readonly leastCost: number;
   /** The slot holding `key`, or 0 when there is none. */
   find(key: string): number;
   /**

@@ -117,13 +117,14 @@ for (const policy of Object.keys(policies)) {
   });
 }
 
-Deno.test("ByteStore: an entry costs its record, an eighth more and the per-entry overhead", () => {
+Deno.test("ByteStore: an entry costs its record, a sixteenth more and the per-entry overhead", () => {
   const store = new ByteStore(MAX_BYTES);
-  // 8 header + 2 key + 100 value = 110, rounded to 112; 14 for garbage.
-  assert.equal(store.cost("k1", ByteView.of(new Uint8Array(100)), 0), 112 + 14 + ENTRY_OVERHEAD);
+  // 8 header + 2 key + 100 value = 110, rounded to 112; 7 for garbage.
+  assert.equal(store.cost("k1", ByteView.of(new Uint8Array(100)), 0), 112 + 7 + ENTRY_OVERHEAD);
   // A value whose own expiry differs from the entry's keeps it in the record: 8 more.
-  assert.equal(store.cost("k1", ByteView.of(new Uint8Array(100), 5), 0), 120 + 15 + ENTRY_OVERHEAD);
-  assert.equal(store.cost("k1", null, 0), 16 + 2 + ENTRY_OVERHEAD);
+  assert.equal(store.cost("k1", ByteView.of(new Uint8Array(100), 5), 0), 120 + 8 + ENTRY_OVERHEAD);
+  assert.equal(store.cost("k1", null, 0), 16 + 1 + ENTRY_OVERHEAD);
+  assert.equal(store.leastCost, store.cost("", null, 0));
 });
 
 Deno.test("ByteStore: a hit borrows the bytes, which follow the entry until it changes", async (t) => {
@@ -172,4 +173,27 @@ Deno.test("ByteStore: a hit borrows the bytes, which follow the entry until it c
     cache.set("kept", ByteView.of("other"));
     assert.throws(() => view.toBytes(), /replaced, evicted or deleted/);
   });
+});
+
+Deno.test("ByteStore: a cache cleared and filled again in its reserved arrays keeps nothing of the old entries", () => {
+  let clock = 1_000;
+  const store = new ByteStore(MAX_BYTES);
+  const cache = createCache<ByteView | null>("tinylfu", { maxBytes: MAX_BYTES, store, now: () => clock });
+  // Enough entries to grow the arrays several times within the reservation, each expiring soon.
+  for (let i = 0; i < 500; i++) cache.set(`old${i}`, ByteView.of(valueBytes(`old${i}`, 1, 20)), clock + 10);
+  assert.ok(cache.size > 256, `only ${cache.size} entries fit`);
+  cache.clear();
+  for (let i = 0; i < 500; i++) cache.set(`new${i}`, ByteView.of(valueBytes(`new${i}`, 2, 20)));
+  clock += 1_000;
+  const expiredBefore = cache.stats().expirations;
+  const held = cache.size;
+  assert.ok(held > 256, `only ${held} entries fit again`);
+  // The old expiries lie in the same memory: none may make a new entry expire.
+  for (let i = 0; i < 500; i++) {
+    const got = cache.get(`new${i}`);
+    if (got !== undefined) assert.deepEqual(got!.toBytes(), valueBytes(`new${i}`, 2, 20));
+    assert.equal(cache.get(`old${i}`), undefined);
+  }
+  assert.equal(cache.stats().expirations, expiredBefore);
+  assert.equal(cache.size, held);
 });
