@@ -1,6 +1,6 @@
 /**
  * The storage every eviction policy here shares. Entries live in parallel arrays indexed by a slot
- * number (one `Map` from key to slot, typed arrays for links, sizes and expiry), so a cache of a million
+ * number (one `Map` from key to slot, typed arrays for links and expiry), so a cache of a million
  * entries holds no object per entry and gives the garbage collector little to trace. A policy supplies
  * only what it does on a hit and which entry it gives up.
  * @module
@@ -46,7 +46,6 @@ export abstract class SlotCache<V> implements Cache<V> {
 
   readonly #store: SlotStore<V>;
   #expires: Float64Array;
-  #sizes: Float64Array;
   /** The arrays' memory for every slot the bounds allow, when they bound it; else they grow by copying. */
   readonly #reserve: SlotReserve | undefined;
   /** Head of the free-slot stack threaded through `next`; 0 when empty. */
@@ -91,10 +90,10 @@ export abstract class SlotCache<V> implements Cache<V> {
     this.#onEvict = onEvict;
     this.#now = now;
     const reserved = reservedSlots(maxBytes, this.#store.leastCost, maxEntries);
-    this.#reserve = reserved > INITIAL_SLOTS ? new SlotReserve(reserved, [4, 4, 8, 8]) : undefined;
+    this.#reserve = reserved > INITIAL_SLOTS ? new SlotReserve(reserved, [4, 4, 8]) : undefined;
     const slots = Math.min(INITIAL_SLOTS, maxEntries + 1, reserved || Infinity);
     this.next = this.prev = new Uint32Array(0);
-    this.#expires = this.#sizes = new Float64Array(0);
+    this.#expires = new Float64Array(0);
     this.#arrays(slots, false);
     this.#store.resize(slots);
   }
@@ -157,8 +156,7 @@ export abstract class SlotCache<V> implements Cache<V> {
       return;
     }
     if (slot !== 0) {
-      this.#bytes += size - this.#sizes[slot];
-      this.#sizes[slot] = size;
+      this.#bytes += size - store.costOf(slot);
       store.replace(slot, value, expiresAt);
       this.#expiring += (expiresAt !== 0 ? 1 : 0) - (this.#expires[slot] !== 0 ? 1 : 0);
       this.#expires[slot] = expiresAt;
@@ -170,7 +168,6 @@ export abstract class SlotCache<V> implements Cache<V> {
     while (store.size >= this.#maxEntries || this.#bytes + size > this.#maxBytes) this.#evictOne();
     slot = this.#allocate();
     store.insert(slot, key, value, expiresAt);
-    this.#sizes[slot] = size;
     this.#expires[slot] = expiresAt;
     this.#bytes += size;
     this.link(slot);
@@ -286,9 +283,9 @@ export abstract class SlotCache<V> implements Cache<V> {
     // Read before the store forgets them, and only when someone is told.
     const key = onEvict === undefined ? "" : store.key(slot);
     const value = onEvict === undefined ? undefined : store.take(slot, this.#expires[slot]);
+    this.#bytes -= store.costOf(slot);
     store.remove(slot);
     this.unlink(slot);
-    this.#bytes -= this.#sizes[slot];
     if (this.#expires[slot] !== 0) {
       this.#expiring--;
       this.#expires[slot] = 0;
@@ -320,7 +317,7 @@ export abstract class SlotCache<V> implements Cache<V> {
   }
 
   /**
-   * Makes the links, expiries and sizes `slots` long, keeping what they hold when `keep`, else zeroed:
+   * Makes the links and expiries `slots` long, keeping what they hold when `keep`, else zeroed:
    * longer views of the reserved memory, or new arrays when nothing is reserved.
    */
   #arrays(slots: number, keep: boolean): void {
@@ -328,28 +325,24 @@ export abstract class SlotCache<V> implements Cache<V> {
     if (reserve !== undefined) {
       if (!keep) {
         // The memory is reused: what earlier entries left in it must not show through.
-        for (const array of [this.next, this.prev, this.#expires, this.#sizes]) array.fill(0);
+        for (const array of [this.next, this.prev, this.#expires]) array.fill(0);
       }
       this.next = reserve.uint32(0, slots);
       this.prev = reserve.uint32(1, slots);
       this.#expires = reserve.float64(2, slots);
-      this.#sizes = reserve.float64(3, slots);
       return;
     }
     const next = new Uint32Array(slots);
     const prev = new Uint32Array(slots);
     const expires = new Float64Array(slots);
-    const sizes = new Float64Array(slots);
     if (keep) {
       next.set(this.next);
       prev.set(this.prev);
       expires.set(this.#expires);
-      sizes.set(this.#sizes);
     }
     this.next = next;
     this.prev = prev;
     this.#expires = expires;
-    this.#sizes = sizes;
   }
 
   /** Inspects a few slots round-robin and reclaims any that expired, so no timer per entry is needed. */

@@ -18,21 +18,22 @@ const GARBAGE_SHIFT = 4;
 /** Segments beyond the garbage share: the one being filled and the one cleaning moves records into. */
 const WORKING_SEGMENTS = 2;
 /** Cleanings one append may run before it opens a segment anyway (only reached when garbage is scattered). */
-const MAX_CLEANINGS = 8;
+const MAX_CLEANINGS = 16;
 
 /**
- * Bytes a record of `payload` bytes takes: header and payload, rounded up to 8 so every header is aligned.
+ * Bytes a record of `payload` bytes takes: header and payload, rounded up to 4 so every header's words
+ * are aligned (the header is read as 32-bit words; an expiry kept in the payload is copied byte by byte).
  *
  * @param payload The payload's length.
  * @returns The record's length.
  * @example
  * ```ts
  * import { recordBytes } from "./_segment_log.ts";
- * recordBytes(100); // 112
+ * recordBytes(100); // 108
  * ```
  */
 export function recordBytes(payload: number): number {
-  return (RECORD_HEADER + payload + 7) & ~7;
+  return (RECORD_HEADER + payload + 3) & ~3;
 }
 
 /**
@@ -44,7 +45,7 @@ export function recordBytes(payload: number): number {
  * @example
  * ```ts
  * import { garbageBytes } from "./_segment_log.ts";
- * garbageBytes(112); // 7
+ * garbageBytes(108); // 7
  * ```
  */
 export function garbageBytes(size: number): number {
@@ -56,7 +57,8 @@ export function garbageBytes(size: number): number {
  * of its own). Appends go to the head segment. Freeing a record only marks it dead; once the segments
  * would hold more than the live bytes plus a sixteenth, the segment with the fewest live bytes is
  * cleaned: its live records move to the head, their slots' positions follow, and it is reused. So the
- * bytes held stay within `liveBytes * 17/16` plus three segments (two working, one a cleaning may open).
+ * bytes held stay within `liveBytes * 17/16` plus four segments (two working, one a cleaning may open,
+ * and one an append opens when the garbage is too scattered for 16 cleanings to bring it under the share).
  * Emptied ordinary segments are kept as spares and reused before any new one is allocated, so a steady
  * churn allocates nothing (dropping them made a churn of 64 KiB values leave about 100 MiB of buffers to
  * the garbage collector), and held plus spare bytes never exceed the most the log has held.

@@ -18,12 +18,13 @@ export type StoredValue = ByteView | null;
 
 /**
  * Bytes an entry costs outside its record, counted against the cache's bound: per slot, the cache's
- * links, size and expiry (24), this store's hash, length and generation (12), the record's position
- * (8), the index (5.3 to 10.7: 11), and an eviction policy's own state (up to 16: W-TinyLFU's meta
- * and entry time, 8, its sketch, 2 to 4, and its two ghost lists of a sixteenth of the entries each, as
- * `Map` entries on the heap, about 5; LFU's count, 8).
+ * links and expiry (16), this store's hash, length and generation (12), the record's position (8), the
+ * index (5.3 to 10.7: 11), and an eviction policy's own state (up to 16: W-TinyLFU's meta and entry
+ * time, 8, its sketch, 2 to 4, its two ghost lists of a sixteenth of the slots each, 18 to 36 bytes a
+ * ghost in typed arrays, so 2.3 to 4.5, and its sampled shadow, under 1; LFU's count, 8). The entry's
+ * size is not kept: it is worked out again from the record's length.
  */
-export const ENTRY_OVERHEAD = 24 + 12 + 8 + 11 + 16;
+export const ENTRY_OVERHEAD = 16 + 12 + 8 + 11 + 16;
 
 /** What the smallest entry costs: an empty key with a null value. */
 const LEAST_COST = recordBytes(0) + garbageBytes(recordBytes(0)) + ENTRY_OVERHEAD;
@@ -167,6 +168,12 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
     return record + garbageBytes(record) + ENTRY_OVERHEAD;
   }
 
+  /** What the entry in `slot` costs: {@linkcode cost} again, from the length of its record. */
+  costOf(slot: number): number {
+    const record = recordBytes(this.#log.payloadOf(slot));
+    return record + garbageBytes(record) + ENTRY_OVERHEAD;
+  }
+
   /** Writes a new entry's record and indexes it. */
   insert(slot: number, key: string, value: StoredValue, expiresAt: number): void {
     if (key !== this.#lastKey) this.#remember(key);
@@ -240,9 +247,9 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
       this.#generations = reserve.uint32(2, slots);
       return;
     }
-    // This store's five arrays of 4 bytes a slot, and the cache's own (links, size, expiry: 24 bytes a
+    // This store's five arrays of 4 bytes a slot, and the cache's own (links and expiry: 16 bytes a
     // slot), which it replaced just before calling.
-    const replaced = this.#hashes.length * (20 + 24);
+    const replaced = this.#hashes.length * (20 + 16);
     const hashes = new Uint32Array(slots);
     hashes.set(this.#hashes);
     this.#hashes = hashes;

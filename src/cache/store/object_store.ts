@@ -24,6 +24,10 @@ export class ObjectStore<V> implements SlotStore<V> {
   readonly #index = new Map<string, number>();
   #keys: (string | undefined)[] = [undefined];
   #values: (V | undefined)[] = [undefined];
+  /** Per slot, what the entry cost when stored: `sizeOf` may not answer the same twice. */
+  #costs: number[] = [0];
+  /** The cost `cost` last worked out, for the `insert` or `replace` that follows it. */
+  #lastCost = 0;
   readonly #sizeOf: (value: V) => number;
   /** 0: a value may be sized 0 under an empty key, so the byte bound does not bound the slots. */
   readonly leastCost = 0;
@@ -49,7 +53,12 @@ export class ObjectStore<V> implements SlotStore<V> {
 
   /** The key's UTF-8 length plus `sizeOf(value)`. */
   cost(key: string, value: V, _expiresAt: number): number {
-    return keyBytes(key) + this.#sizeOf(value);
+    return (this.#lastCost = keyBytes(key) + this.#sizeOf(value));
+  }
+
+  /** What the entry in `slot` cost when it was stored. */
+  costOf(slot: number): number {
+    return this.#costs[slot];
   }
 
   /** Stores a new entry in `slot`. */
@@ -57,11 +66,13 @@ export class ObjectStore<V> implements SlotStore<V> {
     this.#index.set(key, slot);
     this.#keys[slot] = key;
     this.#values[slot] = value;
+    this.#costs[slot] = this.#lastCost;
   }
 
   /** Replaces the value in `slot`. */
   replace(slot: number, value: V, _expiresAt: number): void {
     this.#values[slot] = value;
+    this.#costs[slot] = this.#lastCost;
   }
 
   /** Forgets the entry in `slot`, dropping the references so the collector can reclaim them. */
@@ -94,5 +105,6 @@ export class ObjectStore<V> implements SlotStore<V> {
     this.#index.clear();
     this.#keys = [undefined];
     this.#values = [undefined];
+    this.#costs = [0];
   }
 }

@@ -24,6 +24,11 @@ export interface SlotStore<V> {
    * counts everything an entry takes, not only the key and value.
    */
   cost(key: string, value: V, expiresAt: number): number;
+  /**
+   * What the entry in `slot` costs, as {@linkcode SlotStore.cost} counted it when the entry was stored or
+   * last replaced; the cache subtracts it when the entry leaves.
+   */
+  costOf(slot: number): number;
   /** Stores a new entry in the free `slot`. `expiresAt` is the cache's expiry for it. */
   insert(slot: number, key: string, value: V, expiresAt: number): void;
   /** Replaces the value of the entry in `slot`, whose key stays. */

@@ -119,11 +119,12 @@ for (const policy of Object.keys(policies)) {
 
 Deno.test("ByteStore: an entry costs its record, a sixteenth more and the per-entry overhead", () => {
   const store = new ByteStore(MAX_BYTES);
-  // 8 header + 2 key + 100 value = 110, rounded to 112; 7 for garbage.
+  // 8 header + 2 key + 100 value = 110, rounded up to 4: 112; 7 for garbage.
   assert.equal(store.cost("k1", ByteView.of(new Uint8Array(100)), 0), 112 + 7 + ENTRY_OVERHEAD);
   // A value whose own expiry differs from the entry's keeps it in the record: 8 more.
   assert.equal(store.cost("k1", ByteView.of(new Uint8Array(100), 5), 0), 120 + 8 + ENTRY_OVERHEAD);
-  assert.equal(store.cost("k1", null, 0), 16 + 1 + ENTRY_OVERHEAD);
+  assert.equal(store.cost("k1", null, 0), 12 + 1 + ENTRY_OVERHEAD);
+  assert.equal(store.cost("k1", ByteView.of(new Uint8Array(3)), 0), 16 + 1 + ENTRY_OVERHEAD);
   assert.equal(store.leastCost, store.cost("", null, 0));
 });
 

@@ -18,7 +18,7 @@ function check(log: SegmentLog, live: Map<number, { version: number; length: num
   for (const [slot, { version, length }] of live) {
     const bytes = log.bytesOf(slot);
     const off = log.offsetOf(slot);
-    assert.equal(off % 8, 0, `slot ${slot}: record not aligned`);
+    assert.equal(off % 4, 0, `slot ${slot}: record not aligned`);
     assert.equal(log.payloadOf(slot), length);
     const at = off + RECORD_HEADER;
     assert.deepEqual(
@@ -38,10 +38,11 @@ function check(log: SegmentLog, live: Map<number, { version: number; length: num
     }
   }
   assert.equal(log.liveBytes, liveBytes);
-  // The bound the log keeps: the most live bytes it held, an eighth more, two working segments and one
-  // more that a cleaning may open while it moves records. Frees alone never make it hold more.
+  // The bound the log keeps: the most live bytes it held, a sixteenth more, two working segments, one
+  // more that a cleaning may open while it moves records, and one opened when scattered garbage keeps
+  // cleaning from reaching the share. Frees alone never make it hold more.
   assert.ok(
-    log.heldBytes <= peak + peak / 8 + 3 * SEGMENT,
+    log.heldBytes <= peak + peak / 16 + 4 * SEGMENT,
     `held ${log.heldBytes} with at most ${peak} live bytes`,
   );
 }
