@@ -2,13 +2,16 @@
  * Memory of a node against its `cache_bytes`, and against Redis holding the same entries. For each value
  * size (10 B, 100 B, 1 KiB, 64 KiB): a fresh node (the shipped configuration with `cache_bytes` set) is
  * filled by `wrk` PUTs of new keys until its main cache evicts (full), then churned for a fixed time with
- * more new keys, which replace old ones. The node's RSS (from /proc) and its accounted bytes
- * (`distcache_cache_bytes`) are sampled every second. Then `redis-server` (no persistence) is given the
+ * more new keys, which replace old ones. The node's RSS (from /proc), its accounted bytes
+ * (`distcache_cache_bytes`) and its V8 heap and external memory are sampled every second (`--trace`
+ * prints each sample, with the heap's spaces and the process's resident memory by kind of mapping, to
+ * tell what grows). Then `redis-server` (no persistence) is given the
  * same keys and values, as many as the node held, and its RSS is read the same way. Prints a markdown
  * table and writes a plot of RSS over time to docs/memory.svg.
  *
  * Run with `deno task bench memory` (defaults: `--cache-mib 256 --churn-seconds 60 --sizes
- * 10,100,1024,65536`); the churn may be made longer, e.g. `deno task bench memory --churn-seconds 600`.
+ * 10,100,1024,65536`); the churn may be made longer and the sizes fewer, e.g. `deno task bench memory
+ * --churn-seconds 600 --sizes 100`.
  * Every phase is bounded in time.
  * @module
  */
@@ -366,6 +369,13 @@ function label(size: number): string {
 
 const mib = (bytes: number) => (bytes / MIB).toFixed(1);
 
+/** The V8 heap the node had allocated at its first full fill (the last fill sample) and at most. */
+function heapOf(row: Row): string {
+  const fill = row.samples.filter((s) => s.phase === "fill");
+  const full = fill.length > 0 ? fill[fill.length - 1].heap : NaN;
+  return `${mib(full)} / ${mib(Math.max(...row.samples.map((s) => s.heap)))}`;
+}
+
 if (!(await hasCommand("wrk")) || !(await hasCommand("redis-server"))) {
   console.error("bench memory needs wrk and redis-server on the PATH");
   Deno.exit(2);
@@ -403,7 +413,8 @@ try {
 console.log(
   `cache_bytes = ${args.cacheMib} MiB (main cache ${mib(CACHE_BYTES * 0.875)} MiB), policy tinylfu, ` +
     `PUTs by wrk -t1 -c64 until the main cache evicts, then ${args.churnSeconds} s of churn (new keys). ` +
-    `RSS from ps -o rss, minus the empty node's (or empty redis-server's). Redis: the same number ` +
+    `RSS from ps -o rss, minus the empty node's (or empty redis-server's); V8 heap from ` +
+    `distcache_nodejs_heap_size_total_bytes. Redis: the same number ` +
     `of keys, same names and values, no persistence.\n`,
 );
 printTable(
@@ -414,6 +425,7 @@ printTable(
     "RSS above empty, full (x cache_bytes)",
     "peak during fill+churn (x)",
     "after churn vs first full",
+    "V8 heap, full / peak (MiB)",
     "node entries/GiB",
     "redis RSS above empty",
     "redis entries/GiB",
@@ -426,6 +438,7 @@ printTable(
     `${mib(r.fullRss)} MiB (${(r.fullRss / CACHE_BYTES).toFixed(2)}x)`,
     `${mib(r.peakRss)} MiB (${(r.peakRss / CACHE_BYTES).toFixed(2)}x)`,
     `${((r.afterRss / r.fullRss - 1) * 100).toFixed(1)}%`,
+    heapOf(r),
     `${(r.entries / (r.fullRss / GIB) / 1e6).toFixed(2)}M`,
     `${mib(r.redisFull)} MiB`,
     `${(r.entries / (r.redisFull / GIB) / 1e6).toFixed(2)}M`,
