@@ -43,7 +43,7 @@ async function render(): Promise<Obj[]> {
 
 /** The memory a node needs for `cacheBytes` of cache: see docs/OPERATIONS.md, "Kubernetes". */
 function nodeMemoryMiB(cacheBytes: number): { request: number; limit: number } {
-  const request = 192 + Math.ceil(2.5 * cacheBytes / MIB);
+  const request = 160 + Math.ceil(1.3 * cacheBytes / MIB);
   return { request, limit: Math.ceil(request * 1.25) };
 }
 
