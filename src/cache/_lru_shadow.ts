@@ -1,6 +1,7 @@
 /**
- * A keys-only LRU over a hash-sampled subset of a cache's keys, scaled down by the same sampling rate, so
- * a policy can tell, at a small fraction of the cost, how plain LRU would have done on the same requests.
+ * A keys-only LRU over a hash-sampled subset of a cache's keys, holding as many of them as the cache
+ * does, so a policy can tell, at a small fraction of the cost, how plain LRU would have done on the same
+ * requests.
  * @module
  */
 

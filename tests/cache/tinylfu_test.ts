@@ -138,6 +138,19 @@ Deno.test("FixedTinyLfuCache keeps its window at the share given", () => {
   assert.throws(() => new FixedTinyLfuCache<true>({ maxBytes: 10, sizeOf: () => 1 }, 1.5), /fixedWindow/);
 });
 
+Deno.test("FixedTinyLfuCache with an entry bound fills its whole window before main, as it will be when full", () => {
+  const cache = new FixedTinyLfuCache<true>({ maxEntries: 1000, maxBytes: 1e9, sizeOf: () => 1 }, 0.1);
+  for (let i = 0; i < 50; i++) cache.set(`k${i}`, true);
+  // A tenth of the bound, not of the 50 held: all 50 are still in the window.
+  assert.equal(cache.windowSize, 50);
+  for (let i = 50; i < 300; i++) cache.set(`k${i}`, true);
+  assert.equal(cache.windowSize, 100);
+  // Byte-bounded, the cache cannot know its capacity ahead, and the window is a share of what it holds.
+  const bytes = new FixedTinyLfuCache<true>({ maxBytes: 1e9, sizeOf: () => 1 }, 0.1);
+  for (let i = 0; i < 50; i++) bytes.set(`k${i}`, true);
+  assert.equal(bytes.windowSize, 5);
+});
+
 Deno.test("GhostList holds the newest hashes up to its capacity, each once", () => {
   const ghosts = new GhostList();
   ghosts.add(1, 2);
