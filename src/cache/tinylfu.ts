@@ -200,6 +200,8 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    * the cache is as much as the whole difference between the two policies.
    */
   #sampledResident = 0;
+  /** The key the LRU shadow saw last (-1 for none): it is the shadow's newest. */
+  #lastShadowKey = -1;
   /**
    * Since the last switch, on sampled requests, halved at every period's end: the shadow's hits minus the
    * cache's, and where they differed.
@@ -314,19 +316,22 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     const segment = meta & 3;
     if (!this.#adaptive) {
       for (let i = 0; i < n; i++) this.#sketch.increment(meta & HASH_MASK);
-    } else if ((meta & this.#shadowMask) === 0) {
-      // A sampled key: its uses go to the sketch at once, since a shadow duels on them. Repeats hit in
-      // the shadow as in the cache: no disagreement to count.
-      if (n === 1) this.#compare(meta & HASH_MASK, true);
-      if (this.#sketch.add(meta & HASH_MASK, n) && (this.#additions += n) >= this.#sketch.sampleSize) {
-        this.#age();
-      }
     } else {
-      const prior = (meta & USES_MASK) >>> USES_SHIFT;
-      if (prior < 15) {
-        const uses = prior + n < 15 ? prior + n : 15;
-        this.#meta[slot] = (meta & ~USES_MASK) | (uses << USES_SHIFT);
-        if ((this.#additions += uses - prior) >= this.#sketch.sampleSize) this.#age();
+      const sampled = (meta & this.#shadowMask) === 0;
+      // A sampled key is replayed through the shadow; repeats hit in both, no disagreement to count.
+      if (sampled && n === 1) this.#compare(meta & HASH_MASK, true);
+      if (sampled && this.#lruMode) {
+        // The W-TinyLFU shadow duels on the sketch, so while it runs its keys' uses go there at once.
+        if (this.#sketch.add(meta & HASH_MASK, n) && (this.#additions += n) >= this.#sketch.sampleSize) {
+          this.#age();
+        }
+      } else {
+        const prior = (meta & USES_MASK) >>> USES_SHIFT;
+        if (prior < 15) {
+          const uses = prior + n < 15 ? prior + n : 15;
+          this.#meta[slot] = (meta & ~USES_MASK) | (uses << USES_SHIFT);
+          if ((this.#additions += uses - prior) >= this.#sketch.sampleSize) this.#age();
+        }
       }
     }
     if (n !== 1) return;
@@ -363,6 +368,13 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    * those uses age exactly as if they had been added one by one.
    */
   #age(): void {
+    this.#handOver();
+    this.#sketch.halve();
+    this.#additions >>>= 1;
+  }
+
+  /** Hands every resident entry's recent uses to the sketch, as if each had been added at once. */
+  #handOver(): void {
     const meta = this.#meta;
     const sketch = this.#sketch;
     for (let slot = 1; slot < meta.length; slot++) {
@@ -372,8 +384,6 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
         meta[slot] = m & ~USES_MASK;
       }
     }
-    sketch.halve();
-    this.#additions >>>= 1;
   }
 
   /**
@@ -519,6 +529,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
       if ((this.#meta[slot] & this.#shadowMask) === 0) this.#sampledResident++;
     }
     this.#shadow.clear();
+    this.#lastShadowKey = -1;
     this.#wtinylfuShadow.clear();
     this.#restartComparison();
   }
@@ -543,10 +554,18 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    */
   #compare(hash: number, cacheHit: boolean): void {
     // Shifted to a small integer, which a Map keys without allocating.
+    const key = hash >>> HASH_SHIFT;
     const capacity = Math.max(1, this.#sampledResident);
-    const shadowHit = this.#lruMode
-      ? this.#wtinylfuShadow.access(hash >>> HASH_SHIFT, capacity, this.#leftFraction)
-      : this.#shadow.access(hash >>> HASH_SHIFT, capacity);
+    let shadowHit: boolean;
+    if (this.#lruMode) shadowHit = this.#wtinylfuShadow.access(key, capacity, this.#leftFraction);
+    else {
+      // The LRU shadow's newest key hits again and stays newest: with the cache hitting too, there is
+      // nothing to count or move. A hot sampled key is mostly such hits, and the shadow's `Map` costs
+      // several times a hit's own work.
+      if (cacheHit && key === this.#lastShadowKey) return;
+      this.#lastShadowKey = key;
+      shadowHit = this.#shadow.access(key, capacity);
+    }
     if (this.#settling !== 0 || shadowHit === cacheHit) return;
     this.#shadowDisagreements++;
     this.#shadowLead += shadowHit ? 1 : -1;
@@ -634,6 +653,8 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     this.#settlePeriods = Math.min(MAX_SETTLE_PERIODS, 2 * this.#settlePeriods);
     if (!this.#lruMode) {
       this.#lruMode = true;
+      // The W-TinyLFU shadow reads the sketch: give it the uses the entries still hold.
+      this.#handOver();
       this.#leftFraction = this.#fraction;
       this.#wtinylfuShadow.clear();
       return;
@@ -642,6 +663,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     this.#fraction = this.#leftFraction;
     this.#balance = 0;
     this.#shadow.clear();
+    this.#lastShadowKey = -1;
     const max = this.#windowMax();
     while (this.#counts[WINDOW] > max) this.#moveTo(PROBATION, this.#oldest(WINDOW));
   }
