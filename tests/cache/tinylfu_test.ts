@@ -75,6 +75,21 @@ Deno.test("LruShadow hits like an LRU of the capacity given, which may shrink", 
   assert.equal(shadow.access(3, 1), false);
 });
 
+Deno.test("LruShadow answers as a plain LRU list does over many keys and a capacity that moves", () => {
+  const rand = random(3);
+  const shadow = new LruShadow();
+  const order: number[] = []; // newest last
+  for (let t = 0; t < 20_000; t++) {
+    const capacity = 50 + Math.floor(rand() * 100);
+    const key = Math.floor(rand() ** 2 * 400);
+    const at = order.indexOf(key);
+    if (at !== -1) order.splice(at, 1);
+    order.push(key);
+    while (order.length > capacity) order.shift();
+    assert.equal(shadow.access(key, capacity), at !== -1, `request ${t} for ${key}`);
+  }
+});
+
 Deno.test("TinyLfuCache growing an entry alone in its segment evicts others, not it", () => {
   const cache = new TinyLfuCache<string>({ maxBytes: 10, sizeOf: (v) => v.length });
   for (const k of ["a", "b", "c"]) cache.set(k, "1");
