@@ -7,11 +7,8 @@
 
 /** Rows of counters; a key's estimate is its smallest counter across them. */
 const ROWS = 4;
-/**
- * 32-bit words per block: one 64-byte cache line. All of a key's counters lie in one block, four words
- * per row, so counting a use costs one cache miss rather than one per row.
- */
-const BLOCK_WORDS = 16;
+/** The narrowest row, in counters, as in the reference W-TinyLFU: two words. */
+const MIN_WIDTH = 16;
 /** The largest value a 4-bit counter holds. */
 const MAX_COUNT = 15;
 /**
@@ -21,11 +18,16 @@ const MAX_COUNT = 15;
  * were seen in ten of them.
  */
 const SAMPLE_FACTOR = 10;
+/** Added to a hash, times the row number plus one, before it is scrambled into that row's index. */
+const ROW_STEP = 0x9e3779b9;
 
 /**
- * Approximate access counts of 32-bit key hashes, saturating at 15. Counters are packed eight to a
- * `Uint32Array` word, so halving is one shift and mask per word. The hash picks a block, and a second
- * mix of it picks one counter per row inside that block.
+ * Approximate access counts of 32-bit key hashes, saturating at 15: four rows of counters, each as wide
+ * as the capacity rounded up to a power of two, and each indexed by its own scramble of the hash, so two
+ * keys that share a counter in one row almost never share it in the others. (Confining a key's counters
+ * to one cache line, as some sketches do to save memory traffic, makes two keys that share a line likely
+ * to collide in several rows at once; on small caches that overestimates enough to admit the wrong
+ * entries.) Counters are packed eight to a `Uint32Array` word, so halving is one shift and mask per word.
  *
  * @example
  * ```ts
@@ -41,24 +43,24 @@ export class FrequencySketch {
   /** Additions since the last halving, after which every counter is halved. */
   readonly sampleSize: number;
   readonly #table: Uint32Array;
-  /** Right shift that turns a scattered 32-bit hash into a block number. */
-  readonly #shift: number;
+  /** Counters per row, minus one: masks a scrambled hash into a row. */
+  readonly #mask: number;
+  /** Words per row. */
+  readonly #rowWords: number;
   #additions = 0;
 
   /**
    * Makes a sketch with zeroed counters sized for about `capacity` distinct hot keys.
    *
    * @param capacity Expected number of cached entries. Each row has one counter per entry, rounded up to
-   *   a power of two (at least 64, so a row fills a block), and the counters halve after 10x `capacity`
-   *   additions.
+   *   a power of two (at least 16), and the counters halve after 10x `capacity` additions.
    */
   constructor(capacity: number) {
-    // Counters per row: one per expected entry, so four rows make two bytes per entry.
-    let width = 64;
+    let width = MIN_WIDTH;
     while (width < capacity && width < 1 << 28) width *= 2;
-    const blocks = (width * ROWS) / 8 / BLOCK_WORDS;
-    this.#shift = 32 - Math.log2(blocks);
-    this.#table = new Uint32Array(blocks * BLOCK_WORDS);
+    this.#mask = width - 1;
+    this.#rowWords = width / 8;
+    this.#table = new Uint32Array(this.#rowWords * ROWS);
     this.sampleSize = Math.max(1, Math.round(SAMPLE_FACTOR * Math.min(capacity, width)));
   }
 
@@ -71,12 +73,10 @@ export class FrequencySketch {
    */
   frequency(hash: number): number {
     const table = this.#table;
-    const base = this.#block(hash);
-    const spread = mix(hash);
     let min = MAX_COUNT;
     for (let row = 0; row < ROWS; row++) {
-      const bits = spread >>> (row << 3);
-      const count = (table[base + (row << 2) + (bits & 3)] >>> (bits & 0x1c)) & 0xf;
+      const at = this.#counter(hash, row);
+      const count = (table[at >>> 3] >>> ((at & 7) << 2)) & 0xf;
       if (count < min) min = count;
     }
     return min;
@@ -106,16 +106,14 @@ export class FrequencySketch {
    */
   add(hash: number, count: number): boolean {
     const table = this.#table;
-    const base = this.#block(hash);
-    const spread = mix(hash);
     let raised = false;
     for (let row = 0; row < ROWS; row++) {
-      const bits = spread >>> (row << 3);
-      const at = base + (row << 2) + (bits & 3);
-      const shift = bits & 0x1c;
-      const room = MAX_COUNT - ((table[at] >>> shift) & 0xf);
+      const at = this.#counter(hash, row);
+      const word = at >>> 3;
+      const shift = (at & 7) << 2;
+      const room = MAX_COUNT - ((table[word] >>> shift) & 0xf);
       if (room !== 0) {
-        table[at] += (count < room ? count : room) << shift;
+        table[word] += (count < room ? count : room) << shift;
         raised = true;
       }
     }
@@ -129,14 +127,14 @@ export class FrequencySketch {
     this.#additions >>>= 1;
   }
 
-  /** The first word of the block that holds all of `hash`'s counters. */
-  #block(hash: number): number {
-    return (Math.imul(hash, 0x9e3779b1) >>> this.#shift) * BLOCK_WORDS;
+  /**
+   * The table-wide number of `hash`'s counter in `row`: the hash offset by the row, scrambled with
+   * MurmurHash3's finalizer (every input bit moves every output bit), masked to the row's width.
+   */
+  #counter(hash: number, row: number): number {
+    let h = (hash + Math.imul(row + 1, ROW_STEP)) | 0;
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    return row * this.#rowWords * 8 + ((h ^ (h >>> 16)) & this.#mask);
   }
-}
-
-/** Remixes a hash so the bits choosing counters within a block are independent of those choosing it. */
-function mix(hash: number): number {
-  const h = Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d);
-  return h ^ (h >>> 13);
 }

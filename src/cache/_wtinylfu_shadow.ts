@@ -1,6 +1,6 @@
 /**
- * A keys-only W-TinyLFU over a hash-sampled subset of a cache's keys, scaled down by the same sampling
- * rate, so a cache running as plain LRU can tell how W-TinyLFU would have done on the same requests. It
+ * A keys-only W-TinyLFU over a hash-sampled subset of a cache's keys, holding as many of them as the
+ * cache does, so a cache running as plain LRU can tell how W-TinyLFU would have done on the same requests. It
  * reads frequencies from the cache's own sketch, which counts every key, sampled or not.
  * @module
  */

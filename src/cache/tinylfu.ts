@@ -34,14 +34,17 @@ const PROTECTED = 2;
 const FREE = 3;
 /**
  * A slot's meta word: bits 0-1 its segment, 2-5 its uses since they were last handed to the sketch (at
- * most 15, as a sketch counter), 10-31 the top 22 bits of its key's hash. Keeping a resident entry's
- * recent uses here means a hit never touches the sketch, whose random access would cost a cache miss;
- * they are handed over when the entry leaves and, for every entry, just before the sketch halves, so
- * the sketch ages them exactly as if each use had been added at once.
+ * most 15, as a sketch counter), 6-31 the top 26 bits of its key's hash (two keys that share all of
+ * them share every sketch counter: with 22 bits, the pair or two of such keys in a trace of a few
+ * thousand keys cost W-TinyLFU measurably). Keeping a resident entry's recent uses here means a hit never
+ * touches the sketch, whose random access would cost a cache miss; they are handed over when the entry
+ * leaves and, for every entry, just before the sketch halves, so the sketch ages them exactly as if each
+ * use had been added at once.
  */
 const USES_SHIFT = 2;
 const USES_MASK = 15 << USES_SHIFT;
-const HASH_MASK = ~0x3ff;
+const HASH_SHIFT = 6;
+const HASH_MASK = -1 << HASH_SHIFT;
 /**
  * Hits queued before their bookkeeping (use count, segment move) is done together. Each is a few
  * likely cache misses; done in one loop, the misses of independent hits overlap, which makes `get` about
@@ -64,8 +67,8 @@ const MAX_SETTLE_PERIODS = 64;
 /** Protected's share of the main area. */
 const PROTECTED_SHARE = 0.8;
 /**
- * A sampled share of keys (one in 2^bits, by hash) is also replayed through a shadow LRU scaled down by
- * the same share, so the cache knows how plain LRU would have done. As few as one key in 64 is sampled,
+ * A sampled share of keys (one in 2^bits, by hash) is also replayed through a shadow LRU as large as
+ * the cache's share of them, so the cache knows how plain LRU would have done. As few as one key in 64 is sampled,
  * to keep the hit path cheap, but no fewer than keep the shadow at least this many entries, since a
  * smaller one is too noisy.
  */
@@ -81,9 +84,10 @@ export interface TinyLfuAdaptation {
   /** A fixed window share from 0 to 1 (0 still keeps one entry), with no adaptation; omitted, it adapts. */
   fixedWindow?: number;
   /**
-   * Size of each ghost list (the window's and main's recent losers) as a share of the cache; default
-   * 0.0625, the step of Caffeine's hill climber: a ghost hit says that this much more room in that part
-   * would have hit.
+   * Size of each ghost list (the window's and main's recent losers) as a share of the cache, and the
+   * window's step: a ghost hit says that this much more room in that part would have hit. Default
+   * 0.03125, as the check on held-out trace families in docs/BENCHMARKS.md chose (half of the 6.25% step
+   * of Caffeine's hill climber).
    */
   ghostShare?: number;
   /**
@@ -95,8 +99,8 @@ export interface TinyLfuAdaptation {
   samplePeriod?: number;
   /**
    * Strictness of the sequential test by which the shadow of the other choice must beat the cache for
-   * the cache to switch to it: the chance that noise alone ever passes it is below e^(-z^2/2); default 6
-   * (about 1 in 66 million), as the check on held-out trace families in docs/BENCHMARKS.md chose.
+   * the cache to switch to it: the chance that noise alone ever passes it is below e^(-z^2/2); default 4
+   * (about 1 in 3,000), as the check on held-out trace families in docs/BENCHMARKS.md chose.
    */
   shadowZ?: number;
 }
@@ -187,9 +191,17 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   #periodChecks = 10;
   #settlePeriods = 1;
   readonly #wtinylfuShadow: WTinyLfuShadow;
-  /** Hash bits that must be clear for a key to be sampled (none is, for a fixed window), and the share of keys that are. */
+  /** Hash bits that must be clear for a key to be sampled (none is, for a fixed window). */
   #shadowMask = HASH_MASK;
-  #shadowScale = 1;
+  /**
+   * Sampled keys the cache holds now: the shadow is given as many entries, so it has the room the cache
+   * gives the sample. Scaling the capacity by the sampling rate instead would err by however far the
+   * sample's share of the keys strays from that rate, which on a working set a few percent larger than
+   * the cache is as much as the whole difference between the two policies.
+   */
+  #sampledResident = 0;
+  /** The key the LRU shadow saw last (-1 for none): it is the shadow's newest. */
+  #lastShadowKey = -1;
   /**
    * Since the last switch, on sampled requests, halved at every period's end: the shadow's hits minus the
    * cache's, and where they differed.
@@ -207,7 +219,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    */
   constructor(options: CacheOptions<V>, adaptation: TinyLfuAdaptation = {}) {
     super(options);
-    const { fixedWindow, ghostShare = 0.0625, samplePeriod = 10, shadowZ = 6 } = adaptation;
+    const { fixedWindow, ghostShare = 0.03125, samplePeriod = 10, shadowZ = 4 } = adaptation;
     if (fixedWindow !== undefined && !(fixedWindow >= 0 && fixedWindow <= 1)) {
       throw new RangeError(`fixedWindow must be a fraction from 0 to 1, got ${String(fixedWindow)}`);
     }
@@ -225,7 +237,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     this.#maxEntries = options.maxEntries ?? Infinity;
     // With an entry bound the sketch is sized for it at once; without, for the slots, growing with them.
     this.#sketch = new FrequencySketch(this.#maxEntries === Infinity ? this.next.length : this.#maxEntries);
-    this.#wtinylfuShadow = new WTinyLfuShadow(this.#sketch, 10);
+    this.#wtinylfuShadow = new WTinyLfuShadow(this.#sketch, HASH_SHIFT);
     this.#restart(this.next.length);
   }
 
@@ -304,19 +316,22 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     const segment = meta & 3;
     if (!this.#adaptive) {
       for (let i = 0; i < n; i++) this.#sketch.increment(meta & HASH_MASK);
-    } else if ((meta & this.#shadowMask) === 0) {
-      // A sampled key: its uses go to the sketch at once, since a shadow duels on them. Repeats hit in
-      // the shadow as in the cache: no disagreement to count.
-      if (n === 1) this.#compare(meta & HASH_MASK, true);
-      if (this.#sketch.add(meta & HASH_MASK, n) && (this.#additions += n) >= this.#sketch.sampleSize) {
-        this.#age();
-      }
     } else {
-      const prior = (meta & USES_MASK) >>> USES_SHIFT;
-      if (prior < 15) {
-        const uses = prior + n < 15 ? prior + n : 15;
-        this.#meta[slot] = (meta & ~USES_MASK) | (uses << USES_SHIFT);
-        if ((this.#additions += uses - prior) >= this.#sketch.sampleSize) this.#age();
+      const sampled = (meta & this.#shadowMask) === 0;
+      // A sampled key is replayed through the shadow; repeats hit in both, no disagreement to count.
+      if (sampled && n === 1) this.#compare(meta & HASH_MASK, true);
+      if (sampled && this.#lruMode) {
+        // The W-TinyLFU shadow duels on the sketch, so while it runs its keys' uses go there at once.
+        if (this.#sketch.add(meta & HASH_MASK, n) && (this.#additions += n) >= this.#sketch.sampleSize) {
+          this.#age();
+        }
+      } else {
+        const prior = (meta & USES_MASK) >>> USES_SHIFT;
+        if (prior < 15) {
+          const uses = prior + n < 15 ? prior + n : 15;
+          this.#meta[slot] = (meta & ~USES_MASK) | (uses << USES_SHIFT);
+          if ((this.#additions += uses - prior) >= this.#sketch.sampleSize) this.#age();
+        }
       }
     }
     if (n !== 1) return;
@@ -330,7 +345,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
       if (this.#adaptive && !this.#lruMode) this.#probationHit(slot);
       this.#moveTo(PROTECTED, slot);
       const counts = this.#counts;
-      if (counts[PROTECTED] > PROTECTED_SHARE * (this.size - counts[WINDOW])) {
+      if (counts[PROTECTED] > PROTECTED_SHARE * (this.#capacity() - counts[WINDOW])) {
         this.#moveTo(PROBATION, this.#oldest(PROTECTED));
       }
       return;
@@ -353,6 +368,13 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    * those uses age exactly as if they had been added one by one.
    */
   #age(): void {
+    this.#handOver();
+    this.#sketch.halve();
+    this.#additions >>>= 1;
+  }
+
+  /** Hands every resident entry's recent uses to the sketch, as if each had been added at once. */
+  #handOver(): void {
     const meta = this.#meta;
     const sketch = this.#sketch;
     for (let slot = 1; slot < meta.length; slot++) {
@@ -362,8 +384,6 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
         meta[slot] = m & ~USES_MASK;
       }
     }
-    sketch.halve();
-    this.#additions >>>= 1;
   }
 
   /**
@@ -411,7 +431,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   /** Remembers that `slot`'s entry is given up from the part `ghosts` follows, and returns it. */
   #lost(ghosts: GhostList, slot: number): number {
     if (this.#adaptive) {
-      ghosts.add(this.#meta[slot] >>> 10, this.#ghostLength);
+      ghosts.add(this.#meta[slot] >>> HASH_SHIFT, this.#ghostLength);
     }
     return slot;
   }
@@ -422,8 +442,9 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     if (this.#queuedHits !== 0) this.#applyHits();
     const hash = murmur3(this.#pendingKey) & HASH_MASK;
     if (this.#adaptive) {
-      this.#ghostHit(hash >>> 10);
+      this.#ghostHit(hash >>> HASH_SHIFT);
       if ((hash & this.#shadowMask) === 0) {
+        this.#sampledResident++;
         this.#compare(hash, false);
         this.#meta[slot] = hash | WINDOW;
         if (this.#sketch.add(hash, 1) && ++this.#additions >= this.#sketch.sampleSize) this.#age();
@@ -447,6 +468,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   protected override unlink(slot: number): void {
     const meta = this.#meta[slot];
     if ((meta & USES_MASK) !== 0) this.#sketch.add(meta & HASH_MASK, (meta & USES_MASK) >>> USES_SHIFT);
+    if (this.#adaptive && (meta & this.#shadowMask) === 0) this.#sampledResident--;
     this.#detach(slot);
     this.#meta[slot] = (meta & ~USES_MASK) | FREE;
   }
@@ -501,16 +523,29 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     this.#windowGhosts.clear();
     this.#mainGhosts.clear();
     const bits = Math.max(0, Math.min(SHADOW_MAX_BITS, Math.floor(Math.log2(entries / SHADOW_MIN_ENTRIES))));
-    this.#shadowMask = ((1 << bits) - 1) << 10;
-    this.#shadowScale = 1 / (1 << bits);
+    this.#shadowMask = ((1 << bits) - 1) << HASH_SHIFT;
+    this.#sampledResident = 0;
+    for (let slot = this.next[0]; slot !== 0; slot = this.next[slot]) {
+      if ((this.#meta[slot] & this.#shadowMask) === 0) this.#sampledResident++;
+    }
     this.#shadow.clear();
+    this.#lastShadowKey = -1;
     this.#wtinylfuShadow.clear();
     this.#restartComparison();
   }
 
-  /** The window's target size in entries, at least one so a new entry always has a place. */
+  /**
+   * The window's target size in entries, at least one so a new entry always has a place. It is a share
+   * of the capacity, not of the entries held, so while an entry-bounded cache fills, its window already
+   * has its full size and main takes only what overflows it, as in the published design.
+   */
   #windowMax(): number {
-    return this.#lruMode ? this.size : Math.max(1, Math.round(this.#fraction * this.size));
+    return this.#lruMode ? this.size : Math.max(1, Math.round(this.#fraction * this.#capacity()));
+  }
+
+  /** Entries the cache holds when full: its entry bound, or else (bytes bind) the entries it holds now. */
+  #capacity(): number {
+    return this.#maxEntries === Infinity ? this.size : this.#maxEntries;
   }
 
   /**
@@ -519,10 +554,18 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    */
   #compare(hash: number, cacheHit: boolean): void {
     // Shifted to a small integer, which a Map keys without allocating.
-    const capacity = Math.max(1, Math.round(this.size * this.#shadowScale));
-    const shadowHit = this.#lruMode
-      ? this.#wtinylfuShadow.access(hash >>> 10, capacity, this.#leftFraction)
-      : this.#shadow.access(hash >>> 10, capacity);
+    const key = hash >>> HASH_SHIFT;
+    const capacity = Math.max(1, this.#sampledResident);
+    let shadowHit: boolean;
+    if (this.#lruMode) shadowHit = this.#wtinylfuShadow.access(key, capacity, this.#leftFraction);
+    else {
+      // The LRU shadow's newest key hits again and stays newest: with the cache hitting too, there is
+      // nothing to count or move. A hot sampled key is mostly such hits, and the shadow's `Map` costs
+      // several times a hit's own work.
+      if (cacheHit && key === this.#lastShadowKey) return;
+      this.#lastShadowKey = key;
+      shadowHit = this.#shadow.access(key, capacity);
+    }
     if (this.#settling !== 0 || shadowHit === cacheHit) return;
     this.#shadowDisagreements++;
     this.#shadowLead += shadowHit ? 1 : -1;
@@ -610,6 +653,8 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     this.#settlePeriods = Math.min(MAX_SETTLE_PERIODS, 2 * this.#settlePeriods);
     if (!this.#lruMode) {
       this.#lruMode = true;
+      // The W-TinyLFU shadow reads the sketch: give it the uses the entries still hold.
+      this.#handOver();
       this.#leftFraction = this.#fraction;
       this.#wtinylfuShadow.clear();
       return;
@@ -618,6 +663,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     this.#fraction = this.#leftFraction;
     this.#balance = 0;
     this.#shadow.clear();
+    this.#lastShadowKey = -1;
     const max = this.#windowMax();
     while (this.#counts[WINDOW] > max) this.#moveTo(PROBATION, this.#oldest(WINDOW));
   }

@@ -57,3 +57,14 @@ Deno.test("FrequencySketch counts toward halving only increments that raised a c
   for (let i = 0; i < sketch.sampleSize; i++) sketch.increment(murmur3(`cold:${i}`));
   assert.ok(sketch.frequency(hot) <= 8, `after the period: ${sketch.frequency(hot)}`);
 });
+
+Deno.test("FrequencySketch for a tiny cache keeps rows of 16 counters and still counts each key", () => {
+  const sketch = new FrequencySketch(3);
+  assert.equal(sketch.sampleSize, 30);
+  const [a, b, c] = ["a", "b", "c"].map((k) => murmur3(k));
+  for (let n = 0; n < 5; n++) sketch.increment(a);
+  sketch.increment(b);
+  assert.ok(sketch.frequency(a) >= 5 && sketch.frequency(b) >= 1);
+  // 16 counters a row, four rows indexed apart: an unseen key reads 0 unless all four collide.
+  assert.ok(sketch.frequency(c) <= 1, `unseen key: ${sketch.frequency(c)}`);
+});

@@ -75,6 +75,21 @@ Deno.test("LruShadow hits like an LRU of the capacity given, which may shrink", 
   assert.equal(shadow.access(3, 1), false);
 });
 
+Deno.test("LruShadow answers as a plain LRU list does over many keys and a capacity that moves", () => {
+  const rand = random(3);
+  const shadow = new LruShadow();
+  const order: number[] = []; // newest last
+  for (let t = 0; t < 20_000; t++) {
+    const capacity = 50 + Math.floor(rand() * 100);
+    const key = Math.floor(rand() ** 2 * 400);
+    const at = order.indexOf(key);
+    if (at !== -1) order.splice(at, 1);
+    order.push(key);
+    while (order.length > capacity) order.shift();
+    assert.equal(shadow.access(key, capacity), at !== -1, `request ${t} for ${key}`);
+  }
+});
+
 Deno.test("TinyLfuCache growing an entry alone in its segment evicts others, not it", () => {
   const cache = new TinyLfuCache<string>({ maxBytes: 10, sizeOf: (v) => v.length });
   for (const k of ["a", "b", "c"]) cache.set(k, "1");
@@ -136,6 +151,19 @@ Deno.test("FixedTinyLfuCache keeps its window at the share given", () => {
   assert.equal(cache.windowFraction, 0.2);
   assert.equal(cache.windowSize, 40);
   assert.throws(() => new FixedTinyLfuCache<true>({ maxBytes: 10, sizeOf: () => 1 }, 1.5), /fixedWindow/);
+});
+
+Deno.test("FixedTinyLfuCache with an entry bound fills its whole window before main, as it will be when full", () => {
+  const cache = new FixedTinyLfuCache<true>({ maxEntries: 1000, maxBytes: 1e9, sizeOf: () => 1 }, 0.1);
+  for (let i = 0; i < 50; i++) cache.set(`k${i}`, true);
+  // A tenth of the bound, not of the 50 held: all 50 are still in the window.
+  assert.equal(cache.windowSize, 50);
+  for (let i = 50; i < 300; i++) cache.set(`k${i}`, true);
+  assert.equal(cache.windowSize, 100);
+  // Byte-bounded, the cache cannot know its capacity ahead, and the window is a share of what it holds.
+  const bytes = new FixedTinyLfuCache<true>({ maxBytes: 1e9, sizeOf: () => 1 }, 0.1);
+  for (let i = 0; i < 50; i++) bytes.set(`k${i}`, true);
+  assert.equal(bytes.windowSize, 5);
 });
 
 Deno.test("GhostList holds the newest hashes up to its capacity, each once", () => {
