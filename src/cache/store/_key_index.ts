@@ -45,27 +45,9 @@ export class KeyIndex {
     return this.table.byteLength;
   }
 
-  /**
-   * Makes room in each place for slot numbers below `slots`, rewriting every place when the slot bits
-   * must grow (as often as the slot count doubles past them, so rarely).
-   */
-  reserve(slots: number, hashes: Uint32Array): void {
-    if (slots - 1 <= this.slotMask) return;
-    let bits = MIN_SLOT_BITS;
-    // Up to 30 bits, so that a place's slot bits read as a positive 32-bit integer.
-    while ((1 << bits) - 1 < slots - 1 && bits < 30) bits++;
-    const slotMask = (1 << bits) - 1;
-    const table = this.table;
-    const old = this.slotMask;
-    for (let i = 0; i < table.length; i++) {
-      const slot = table[i] & old;
-      if (slot !== 0) table[i] = ((hashes[slot] & ~slotMask) | slot) >>> 0;
-    }
-    this.slotMask = slotMask;
-  }
-
   /** Indexes `slot` under `hashes[slot]`, doubling the table when it would be over three quarters full. */
   insert(slot: number, hashes: Uint32Array): void {
+    if (slot > this.slotMask) this.#widen(slot, hashes);
     if ((this.#count + 1) * 4 > this.table.length * 3) this.#rehash(this.table.length * 2, hashes);
     this.#place(slot, hashes[slot]);
     this.#count++;
@@ -95,6 +77,24 @@ export class KeyIndex {
     this.table = new Uint32Array(MIN_CAPACITY);
     this.mask = MIN_CAPACITY - 1;
     this.#count = 0;
+  }
+
+  /**
+   * Makes room in each place for slot numbers up to `slot`, rewriting every place: slot numbers are
+   * handed out one above another, so this happens as often as their count doubles past the bits.
+   */
+  #widen(slot: number, hashes: Uint32Array): void {
+    let bits = MIN_SLOT_BITS;
+    // Up to 30 bits, so that a place's slot bits read as a positive 32-bit integer.
+    while ((1 << bits) - 1 < slot && bits < 30) bits++;
+    const slotMask = (1 << bits) - 1;
+    const table = this.table;
+    const old = this.slotMask;
+    for (let i = 0; i < table.length; i++) {
+      const held = table[i] & old;
+      if (held !== 0) table[i] = ((hashes[held] & ~slotMask) | held) >>> 0;
+    }
+    this.slotMask = slotMask;
   }
 
   #place(slot: number, hash: number): void {

@@ -107,7 +107,6 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
     this.#hashes = new Uint32Array(slots);
     this.#lengths = new Uint32Array(slots);
     this.#generations = new Uint32Array(slots);
-    this.#index.reserve(slots, this.#hashes);
   }
 
   /** Entries held. */
@@ -235,7 +234,6 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
     const generations = new Uint32Array(slots);
     generations.set(this.#generations);
     this.#generations = generations;
-    this.#index.reserve(slots, hashes);
     arraysReplaced(replaced);
   }
 
