@@ -4,7 +4,9 @@
  * answers exactly the node's bytes and headers (content type and expiry), first with every process
  * floating over the cores, then with the servers pinned to one core and wrk to the other. Targets: node
  * req/s ≥ 0.9x bare and server CPU per hit ≤ 1.1x bare, both ways. While pinned, the two are also loaded
- * at the same time (side by side), which a busy machine disturbs less; that figure has no target.
+ * at the same time (side by side), which a busy machine disturbs less; that figure has no target, nor
+ * have the side-by-side figures of a second bare server that reads the request's method and URL first
+ * (Deno makes no `Request` for the plain one, whose handler takes no parameter).
  * Part 2: how a hit's cost grows with what is cached: 1, 10,000 and 1,000,000 keys PUT into a node, GETs
  * of random keys from a wrk Lua script (all hits), and the 100-key 80/20 mix of `deno task load`.
  * Target: 1M keys ≥ 0.85x the 1-key req/s. Exits non-zero when a target is missed.
@@ -149,19 +151,30 @@ async function nodeAgainstBare(rows: string[][], notes: string[]): Promise<Uint8
       [String(barePort), btoa(String.fromCharCode(...warm.body)), JSON.stringify(headers)],
       barePort,
     );
+    const routingPort = freePort();
+    const routing = await startDenoHelper(
+      "_bare_http.ts",
+      [String(routingPort), btoa(String.fromCharCode(...warm.body)), JSON.stringify(headers), "url"],
+      routingPort,
+    ).catch(async (e) => {
+      await bare.stop();
+      throw e;
+    });
     try {
       const bareUrl = `http://127.0.0.1:${barePort}${KEY_PATH}`;
-      const same = await answer(bareUrl);
-      if (
-        same.body.length !== warm.body.length || same.body.some((b, i) => b !== warm.body[i]) ||
-        JSON.stringify(same.headers) !== JSON.stringify(warm.headers)
-      ) {
-        throw new Error(
-          `the bare server does not answer the node's bytes and headers: ${
-            JSON.stringify(same.headers)
-          } vs ` +
-            JSON.stringify(warm.headers),
-        );
+      const routingUrl = `http://127.0.0.1:${routingPort}${KEY_PATH}`;
+      for (const url of [bareUrl, routingUrl]) {
+        const same = await answer(url);
+        if (
+          same.body.length !== warm.body.length || same.body.some((b, i) => b !== warm.body[i]) ||
+          JSON.stringify(same.headers) !== JSON.stringify(warm.headers)
+        ) {
+          throw new Error(
+            `the bare server at ${url} does not answer the node's bytes and headers: ${
+              JSON.stringify(same.headers)
+            } vs ${JSON.stringify(warm.headers)}`,
+          );
+        }
       }
       for (const pinned of [false, true]) {
         if (pinned) {
@@ -203,9 +216,27 @@ async function nodeAgainstBare(rows: string[][], notes: string[]): Promise<Uint8
         const errors = [...runs.a, ...runs.b].reduce((sum, r) => sum + r.errors, 0);
         if (errors > 0) notes.push(`**${errors} non-2xx answers or socket errors during the ${how} runs.**`);
         if (pinned) {
-          notes.push(await sideBySide(nodeUrl, node.pid, bareUrl, bare.pid));
-          await unpin(node.pid);
-          await unpin(bare.pid);
+          await pinning.server(routing.pid);
+          const plain = await sideBySide(nodeUrl, node.pid, bareUrl, bare.pid);
+          notes.push(
+            `side by side (both servers loaded at once, pinned to the same core, \`wrk ${
+              SIDE_ARGS.join(" ")
+            }\` each): server CPU per hit node/bare ${spread(plain)} over ${SIDE_ROUNDS} rounds (${
+              plain.map((r) => r.toFixed(2)).join(", ")
+            }); no target, shown because the machine's noise hits both servers alike here.`,
+          );
+          const vsRouting = await sideBySide(nodeUrl, node.pid, routingUrl, routing.pid);
+          const request = await sideBySide(routingUrl, routing.pid, bareUrl, bare.pid);
+          notes.push(
+            "Deno makes no `Request` for a handler declared without parameters, as the bare server's is: " +
+              "a second bare server that takes the request and reads its method and URL (what any server " +
+              "that routes pays), same bytes and headers, side by side the same way: " +
+              `its CPU per hit against the bare server's ${spread(request)}, ` +
+              `the node's against its ${spread(vsRouting)} (no target; the rounds: ${
+                request.map((r) => r.toFixed(2)).join(", ")
+              } and ${vsRouting.map((r) => r.toFixed(2)).join(", ")}).`,
+          );
+          for (const pid of [node.pid, bare.pid, routing.pid]) await unpin(pid);
         }
       }
       notes.push(
@@ -219,6 +250,7 @@ async function nodeAgainstBare(rows: string[][], notes: string[]): Promise<Uint8
       );
     } finally {
       await bare.stop();
+      await routing.stop();
     }
     return warm.body;
   } finally {
@@ -226,36 +258,30 @@ async function nodeAgainstBare(rows: string[][], notes: string[]): Promise<Uint8
   }
 }
 
+/** wrk's arguments for each of two servers loaded at once. */
+const SIDE_ARGS = ["-t1", "-c32", "-d3s", "--latency"];
+
 /**
- * Loads the node and the bare server at the same time, both pinned to the server core, one wrk each
- * (`-t1 -c32`) on the load core, in `SIDE_ROUNDS` rounds: whatever else runs on the machine then slows
- * both alike, so the CPU per hit of the two is compared under the same conditions.
+ * Loads two servers at the same time, both pinned to the server core, one wrk each (`SIDE_ARGS`) on the
+ * load core, in `SIDE_ROUNDS` rounds: whatever else runs on the machine then slows both alike, so their
+ * CPU per request is compared under the same conditions.
+ *
+ * @returns The ratio a/b of the CPU per request, one per round.
  */
-async function sideBySide(
-  nodeUrl: string,
-  nodePid: number,
-  bareUrl: string,
-  barePid: number,
-): Promise<string> {
-  const args = ["-t1", "-c32", "-d3s", "--latency"];
+async function sideBySide(aUrl: string, aPid: number, bUrl: string, bPid: number): Promise<number[]> {
   const ratios: number[] = [];
   for (let round = 0; round < SIDE_ROUNDS; round++) {
-    const before = [await processCpuSeconds(nodePid), await processCpuSeconds(barePid)];
+    const before = [await processCpuSeconds(aPid), await processCpuSeconds(bPid)];
     const [a, b] = await Promise.all(
-      [nodeUrl, bareUrl].map(async (url) =>
-        parseWrk(await runCommand(...await pinning.load("wrk", [...args, url]), 30_000))
+      [aUrl, bUrl].map(async (url) =>
+        parseWrk(await runCommand(...await pinning.load("wrk", [...SIDE_ARGS, url]), 30_000))
       ),
     );
-    const nodeCpu = (await processCpuSeconds(nodePid) - before[0]) / a.requests;
-    const bareCpu = (await processCpuSeconds(barePid) - before[1]) / b.requests;
-    ratios.push(nodeCpu / bareCpu);
+    const aCpu = (await processCpuSeconds(aPid) - before[0]) / a.requests;
+    const bCpu = (await processCpuSeconds(bPid) - before[1]) / b.requests;
+    ratios.push(aCpu / bCpu);
   }
-  return `side by side (both servers loaded at once, pinned to the same core, \`wrk ${
-    args.join(" ")
-  }\` each): ` +
-    `server CPU per hit node/bare ${spread(ratios)} over ${SIDE_ROUNDS} rounds (${
-      ratios.map((r) => r.toFixed(2)).join(", ")
-    }); no target, shown because the machine's noise hits both servers alike here.`;
+  return ratios;
 }
 
 /**

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { metricValue, startNodeProcess } from "../_node.ts";
+import { EXPIRE_HEADER } from "../../src/protocol.ts";
 
 const TOKEN = "hit-path-token";
 
@@ -25,7 +26,7 @@ Deno.test("a cached value is answered alike whatever the spelling of its URL, an
       answers.push({
         status: res.status,
         type: res.headers.get("content-type"),
-        expiry: res.headers.get("x-distcache-expire-unix-ms"),
+        expiry: res.headers.get(EXPIRE_HEADER),
         body: await res.text(),
       });
     }

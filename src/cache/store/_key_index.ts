@@ -5,12 +5,17 @@
  */
 
 const MIN_CAPACITY = 64;
+/** Bits a place keeps for its slot number at first; more as the slots outgrow them. */
+const MIN_SLOT_BITS = 6;
 
 /**
- * Slots by hash. The caller keeps each slot's hash (in `hashes`) and decides which of the slots with a
- * matching hash holds its key; the index only keeps them findable. At most three quarters full: a hit
- * probes about 2.5 places on average, and the table costs 5.3 to 10.7 bytes per entry (a half-full table
- * took 8 to 16, a sixth of a 100-byte entry's memory).
+ * Slots by hash. Each place holds a slot number in its low `slotBits` bits and, above them, the same
+ * bits of that slot's hash: a lookup passes over places whose hash bits differ without reading the
+ * caller's per-slot hashes, a cache miss each once the cache outgrows the CPU's caches. The caller keeps
+ * each slot's full hash (in `hashes`, for moving places) and decides which of the slots whose bits
+ * match holds its key. At most three quarters full: a hit probes about 2.5 places on average, and the
+ * table costs 5.3 to 10.7 bytes per entry (a half-full table took 8 to 16, a sixth of a 100-byte
+ * entry's memory).
  *
  * @example
  * ```ts
@@ -19,13 +24,15 @@ const MIN_CAPACITY = 64;
  * const index = new KeyIndex();
  * index.insert(1, hashes);
  * index.insert(2, hashes);
- * index.table[7 & index.mask]; // 1, with 2 just after it
+ * index.table[7 & index.mask] & index.slotMask; // 1, with 2 just after it
  * ```
  */
 export class KeyIndex {
-  /** Places of slot numbers, 0 for empty; a key with hash h is at h & mask or after it. */
+  /** Places, 0 for empty; a key with hash h is at h & mask or after it. */
   table: Uint32Array = new Uint32Array(MIN_CAPACITY);
   mask: number = MIN_CAPACITY - 1;
+  /** The bits of a place that hold its slot number; the others hold those bits of the slot's hash. */
+  slotMask: number = (1 << MIN_SLOT_BITS) - 1;
   #count = 0;
 
   /** Slots indexed. */
@@ -40,6 +47,7 @@ export class KeyIndex {
 
   /** Indexes `slot` under `hashes[slot]`, doubling the table when it would be over three quarters full. */
   insert(slot: number, hashes: Uint32Array): void {
+    if (slot > this.slotMask) this.#widen(slot, hashes);
     if ((this.#count + 1) * 4 > this.table.length * 3) this.#rehash(this.table.length * 2, hashes);
     this.#place(slot, hashes[slot]);
     this.#count++;
@@ -49,10 +57,11 @@ export class KeyIndex {
   remove(slot: number, hashes: Uint32Array): void {
     const table = this.table;
     const mask = this.mask;
+    const slotMask = this.slotMask;
     let i = hashes[slot] & mask;
-    while (table[i] !== slot) i = (i + 1) & mask;
+    while ((table[i] & slotMask) !== slot) i = (i + 1) & mask;
     for (let j = (i + 1) & mask; table[j] !== 0; j = (j + 1) & mask) {
-      const home = hashes[table[j]] & mask;
+      const home = hashes[table[j] & slotMask] & mask;
       // The entry at j may fill the hole at i when i lies on its probe path, from home to j.
       if (((j - home) & mask) >= ((j - i) & mask)) {
         table[i] = table[j];
@@ -70,18 +79,40 @@ export class KeyIndex {
     this.#count = 0;
   }
 
+  /**
+   * Makes room in each place for slot numbers up to `slot`, rewriting every place: slot numbers are
+   * handed out one above another, so this happens as often as their count doubles past the bits.
+   */
+  #widen(slot: number, hashes: Uint32Array): void {
+    let bits = MIN_SLOT_BITS;
+    // Up to 30 bits, so that a place's slot bits read as a positive 32-bit integer.
+    while ((1 << bits) - 1 < slot && bits < 30) bits++;
+    const slotMask = (1 << bits) - 1;
+    const table = this.table;
+    const old = this.slotMask;
+    for (let i = 0; i < table.length; i++) {
+      const held = table[i] & old;
+      if (held !== 0) table[i] = ((hashes[held] & ~slotMask) | held) >>> 0;
+    }
+    this.slotMask = slotMask;
+  }
+
   #place(slot: number, hash: number): void {
     const table = this.table;
     const mask = this.mask;
     let i = hash & mask;
     while (table[i] !== 0) i = (i + 1) & mask;
-    table[i] = slot;
+    table[i] = ((hash & ~this.slotMask) | slot) >>> 0;
   }
 
   #rehash(capacity: number, hashes: Uint32Array): void {
     const old = this.table;
+    const slotMask = this.slotMask;
     this.table = new Uint32Array(capacity);
     this.mask = capacity - 1;
-    for (let i = 0; i < old.length; i++) if (old[i] !== 0) this.#place(old[i], hashes[old[i]]);
+    for (let i = 0; i < old.length; i++) {
+      const slot = old[i] & slotMask;
+      if (slot !== 0) this.#place(slot, hashes[slot]);
+    }
   }
 }
