@@ -41,9 +41,18 @@ async function render(): Promise<Obj[]> {
   return parseAllDocuments(text).map((d) => d.toJSON());
 }
 
+/** The sizing rule as docs/OPERATIONS.md states it: "request = <fixed> MiB + <factor> x ...". */
+const SIZING = /request = (\d+) MiB \+ ([\d.]+) x[^,]*, limit = (?:1\.25 x request|request x 1\.25)/;
+const sizingIn = (path: string) => {
+  const m = SIZING.exec(Deno.readTextFileSync(`${ROOT}${path}`));
+  assert.ok(m, `${path} states no memory sizing rule (request = <MiB> MiB + <factor> x cache_bytes)`);
+  return { fixed: Number(m[1]), factor: Number(m[2]) };
+};
+const SIZING_RULE = sizingIn("docs/OPERATIONS.md");
+
 /** The memory a node needs for `cacheBytes` of cache: see docs/OPERATIONS.md, "Kubernetes". */
 function nodeMemoryMiB(cacheBytes: number): { request: number; limit: number } {
-  const request = 160 + Math.ceil(1.3 * cacheBytes / MIB);
+  const request = SIZING_RULE.fixed + Math.ceil(SIZING_RULE.factor * cacheBytes / MIB);
   return { request, limit: Math.ceil(request * 1.25) };
 }
 
@@ -188,6 +197,16 @@ Deno.test("grace period, memory and disruption budget follow from the configurat
     const pdb = find("PodDisruptionBudget", name);
     assert.equal(pdb.spec.maxUnavailable, 1);
     assert.deepEqual(pdb.spec.selector.matchLabels, selector);
+  }
+});
+
+Deno.test("README and the manifest's comment give the memory rule docs/OPERATIONS.md gives", () => {
+  for (const path of ["README.md", "deploy/k8s/statefulset.yaml"]) {
+    assert.deepEqual(
+      sizingIn(path),
+      SIZING_RULE,
+      `${path} disagrees with docs/OPERATIONS.md on memory sizing`,
+    );
   }
 });
 
