@@ -1,7 +1,7 @@
 /**
- * Benchmark `load`: `deno task load`'s client against a three-node static cluster over MariaDB, each
- * protocol for a fixed time, reporting QPS, latency, the cluster's hit ratio and database reads per
- * 10,000 requests. Every node starts cold, so the reads include the first load of each key.
+ * Benchmark `load`: `deno task load`'s client against a three-node static cluster over MariaDB, HTTP
+ * to each key's owner and to random nodes and gRPC to random nodes, each for a fixed time, reporting
+ * QPS, latency, the cluster's hit ratio and database reads per 10,000 requests. Every node starts cold, so the reads include the first load of each key.
  * @module
  */
 import { startMariaDb } from "../../tests/_mariadb.ts";
@@ -32,8 +32,11 @@ const loadAtStart = await loadAverage();
 const db = await startMariaDb();
 const results: LoadSummary[] = [];
 try {
-  for (const protocol of ["http", "grpc"] as const) {
-    // A fresh cluster per protocol, so each run pays its own cold loads.
+  // HTTP both ways a client can send (through the client library to each key's owner, or to a random
+  // node, as gRPC requests always go), so the protocols compare on the same route.
+  const runs = [["http", "owner"], ["http", "random"], ["grpc", "random"]] as const;
+  for (const [protocol, route] of runs) {
+    // A fresh cluster per run, so each pays its own cold loads.
     const nodes = await startCluster(db.url);
     try {
       const summary = await runLoad({
@@ -41,6 +44,7 @@ try {
         clients: CLIENTS,
         durationS: DURATION_S,
         protocol,
+        route,
       });
       console.error(formatSummary(summary));
       results.push(summary);
@@ -55,6 +59,7 @@ try {
 printTable(
   [
     "protocol",
+    "sent to",
     "requests",
     "QPS",
     "p50",
@@ -67,6 +72,7 @@ printTable(
   ],
   results.map((s) => [
     s.protocol,
+    s.route === "owner" ? "the key's owner" : "a random node",
     String(s.requests),
     s.qps.toFixed(0),
     ms(s.latencyMs.p50),
@@ -81,7 +87,9 @@ printTable(
 console.log(`
 - Cluster: three nodes on this machine, static peers, one MariaDB (\`tests/_mariadb.ts\`), default
   config (TTL 60 s, hot cache 1/8). Client: \`scripts/load.ts\` in-process, ${CLIENTS} clients, ${DURATION_S} s per
-  protocol, 80% of requests for CNF-001..010 and 20% for CNF-011..100, each to a random node.
+  run, 80% of requests for CNF-001..010 and 20% for CNF-011..100; over HTTP once through the client
+  library (\`src/client\`), which sends each key to its owner, and once each request to a random node,
+  which forwards it to the owner unless it holds a hot copy; gRPC \`ShowCnfMetric\` to a random node.
 - gets count every Get on every node, including those a node forwards to the key's owner, so the hit
   ratio counts a forwarded request once as a miss (on the node it reached) and once as a hit (on the owner).
 - Load average (1 min) at start ${loadAtStart}, at end ${await loadAverage()}.`);
