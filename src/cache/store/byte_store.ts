@@ -92,7 +92,7 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
   readonly #reserve: SlotReserve | undefined;
   #hashes: Uint32Array;
   #lengths: Uint32Array;
-  /** Changes when a slot's record is replaced or freed, and never goes back, not even on clear. */
+  /** Changes when a slot's record is written, replaced or freed, and never goes back, not even on clear. */
   #generations: Uint32Array;
   /** The key `find` last looked up, its hash and UTF-8 length, for `cost` and `insert` right after. */
   #lastKey = "";
@@ -180,6 +180,9 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
   insert(slot: number, key: string, value: StoredValue, expiresAt: number): void {
     if (key !== this.#lastKey) this.#remember(key);
     this.#hashes[slot] = this.#lastHash;
+    // Moved on here too (no view of this slot's new entry exists yet), so the generations take their
+    // memory as the cache fills, like the other per-entry arrays, and not at its first evictions.
+    this.#generations[slot]++;
     this.#write(slot, key, this.#lastLength, value, expiresAt);
     const table = this.#index.table;
     this.#index.insert(slot, this.#hashes);
