@@ -12,9 +12,10 @@ import { SlotReserve } from "./_reserve.ts";
 /**
  * Garbage the log may hold, as a share of its live record bytes (1 / 2^4): past it, a new segment is
  * opened only after cleaning one. A larger share cleans less often and costs more memory: an eighth made
- * a node's memory grow by 7% from its first fill as churn turned the allowance into garbage.
+ * a node's memory grow by 7% from its first fill as churn turned the allowance into garbage, and a
+ * thirty-second moves half as many bytes again (`deno task bench log_cleaning`, docs/BENCHMARKS.md).
  */
-const GARBAGE_SHIFT = 4;
+export const GARBAGE_SHIFT = 4;
 /** Segments beyond the garbage share: the one being filled and the one cleaning moves records into. */
 const WORKING_SEGMENTS = 2;
 /** Cleanings one append may run before it opens a segment anyway (only reached when garbage is scattered). */
@@ -87,6 +88,7 @@ export class SegmentLog {
   #segs: Uint32Array;
   #offs: Uint32Array;
   readonly #reserve: SlotReserve | undefined;
+  readonly #garbageShift: number;
   /** Per segment id (undefined: id free): its bytes, the same as words, its write end and live bytes. */
   readonly #buffers: (Uint8Array<ArrayBuffer> | undefined)[] = [];
   readonly #words: (Uint32Array | undefined)[] = [];
@@ -109,13 +111,16 @@ export class SegmentLog {
    * @param slots Slots to make room for at first.
    * @param reserved Slots to reserve the per-slot arrays for at once (0 for none), so growing up to them
    *   copies nothing.
+   * @param garbageShift The garbage allowed, as 1 / 2^garbageShift of the live bytes; only a measurement
+   *   of the trade-off changes it, since the cost of an entry counts the default share.
    */
-  constructor(segmentBytes: number, slots: number, reserved = 0) {
+  constructor(segmentBytes: number, slots: number, reserved = 0, garbageShift = GARBAGE_SHIFT) {
     if (!(Number.isInteger(segmentBytes) && segmentBytes >= 64 && segmentBytes % 8 === 0)) {
       throw new RangeError(`segmentBytes must be a multiple of 8 of at least 64, got ${segmentBytes}`);
     }
     this.segmentBytes = segmentBytes;
     this.largeBytes = segmentBytes >>> 2;
+    this.#garbageShift = garbageShift;
     this.#reserve = reserved > slots ? new SlotReserve(reserved, [4, 4]) : undefined;
     this.#segs = this.#reserve?.uint32(0, slots) ?? new Uint32Array(slots);
     this.#offs = this.#reserve?.uint32(1, slots) ?? new Uint32Array(slots);
@@ -228,7 +233,7 @@ export class SegmentLog {
   /** Opens a new head for a record of `size`, cleaning segments first while the log holds too much garbage. */
   #makeRoom(size: number): number {
     for (let i = 0; i < MAX_CLEANINGS; i++) {
-      const allowed = this.#liveBytes + Math.floor(this.#liveBytes / (1 << GARBAGE_SHIFT)) +
+      const allowed = this.#liveBytes + Math.floor(this.#liveBytes / (1 << this.#garbageShift)) +
         WORKING_SEGMENTS * this.segmentBytes;
       if (this.#heldBytes + this.segmentBytes <= allowed) break;
       const victim = this.#emptiest();

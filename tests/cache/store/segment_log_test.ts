@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { RECORD_HEADER, recordBytes, SegmentLog } from "../../../src/cache/store/_segment_log.ts";
+import {
+  GARBAGE_SHIFT,
+  RECORD_HEADER,
+  recordBytes,
+  SegmentLog,
+} from "../../../src/cache/store/_segment_log.ts";
 import { random } from "../_random.ts";
 
 const SEGMENT = 4096;
@@ -12,7 +17,12 @@ function pattern(slot: number, version: number, length: number): Uint8Array {
 }
 
 /** Live records' extents never overlap, and every payload holds its bytes, wherever cleaning moved it. */
-function check(log: SegmentLog, live: Map<number, { version: number; length: number }>, peak: number): void {
+function check(
+  log: SegmentLog,
+  live: Map<number, { version: number; length: number }>,
+  peak: number,
+  shift = GARBAGE_SHIFT,
+): void {
   const extents = new Map<Uint8Array, [number, number][]>();
   let liveBytes = 0;
   for (const [slot, { version, length }] of live) {
@@ -38,20 +48,21 @@ function check(log: SegmentLog, live: Map<number, { version: number; length: num
     }
   }
   assert.equal(log.liveBytes, liveBytes);
-  // The bound the log keeps: the most live bytes it held, a sixteenth more, two working segments, one
+  // The bound the log keeps: the most live bytes it held, its garbage share more, two working segments, one
   // more that a cleaning may open while it moves records, and one opened when scattered garbage keeps
   // cleaning from reaching the share. Frees alone never make it hold more.
   assert.ok(
-    log.heldBytes <= peak + peak / 16 + 4 * SEGMENT,
+    log.heldBytes <= peak + peak / (1 << shift) + 4 * SEGMENT,
     `held ${log.heldBytes} with at most ${peak} live bytes`,
   );
 }
 
 Deno.test("SegmentLog: random appends and frees keep records apart and intact through cleaning", () => {
-  for (const seed of [1, 2, 3, 4]) {
+  // The shipped garbage share, and an eighth and a thirty-second of the live bytes.
+  for (const [seed, shift] of [[1, GARBAGE_SHIFT], [2, GARBAGE_SHIFT], [3, 3], [4, 5]]) {
     const rand = random(seed);
     const slots = 400;
-    const log = new SegmentLog(SEGMENT, slots);
+    const log = new SegmentLog(SEGMENT, slots, 0, shift);
     const live = new Map<number, { version: number; length: number }>();
     let version = 0;
     let peak = 0;
@@ -71,9 +82,9 @@ Deno.test("SegmentLog: random appends and frees keep records apart and intact th
         live.set(slot, { version, length });
         peak = Math.max(peak, log.liveBytes);
       }
-      if (step % 97 === 0) check(log, live, peak);
+      if (step % 97 === 0) check(log, live, peak, shift);
     }
-    check(log, live, peak);
+    check(log, live, peak, shift);
     assert.ok(log.cleanings.count > 0, `seed ${seed}: the run never cleaned a segment`);
     for (const slot of live.keys()) log.free(slot);
     assert.equal(log.liveBytes, 0);
@@ -89,4 +100,25 @@ Deno.test("SegmentLog: a segment left with no live record is reused without clea
   }
   assert.equal(log.cleanings.count, 0);
   assert.ok(log.heldBytes + log.spareBytes <= 4 * SEGMENT);
+});
+
+Deno.test("SegmentLog: the garbage share bounds the garbage held under random frees, and a smaller one cleans more", () => {
+  const churn = (shift: number) => {
+    const rand = random(7);
+    const slots = 4000;
+    const log = new SegmentLog(SEGMENT, slots + 1, 0, shift);
+    for (let slot = 1; slot <= slots; slot++) log.append(slot, 100);
+    for (let i = 0; i < 5 * slots; i++) {
+      const slot = 1 + Math.floor(rand() * slots);
+      log.free(slot);
+      log.append(slot, 100);
+    }
+    return { garbage: log.heldBytes - log.liveBytes, live: log.liveBytes, moved: log.cleanings.movedBytes };
+  };
+  const eighth = churn(3);
+  const thirtySecond = churn(5);
+  assert.ok(thirtySecond.garbage <= thirtySecond.live / 32 + 4 * SEGMENT, `${thirtySecond.garbage} held`);
+  // An eighth lets the churn turn more into garbage than a thirty-second allows at all.
+  assert.ok(eighth.garbage > thirtySecond.live / 32 + 4 * SEGMENT, `${eighth.garbage} held with an eighth`);
+  assert.ok(thirtySecond.moved > eighth.moved, "the smaller share did not clean more");
 });
