@@ -7,11 +7,12 @@
  * prints each sample, with the heap's spaces and the process's resident memory by kind of mapping, to
  * tell what grows). Then `redis-server` (no persistence) is given the
  * same keys and values, as many as the node held, and its RSS is read the same way. Prints a markdown
- * table and writes a plot of RSS over time to docs/memory.svg.
+ * table and writes a plot of RSS over time to docs/memory.svg (or the file `--plot` names).
  *
  * Run with `deno task bench memory` (defaults: `--cache-mib 256 --churn-seconds 60 --sizes
  * 10,100,1024,65536`); the churn may be made longer and the sizes fewer, e.g. `deno task bench memory
- * --churn-seconds 600 --sizes 100`.
+ * --churn-seconds 600 --sizes 100 --plot docs/memory_churn600.svg`; the plot's path is relative to the
+ * repository).
  * Every phase is bounded in time.
  * @module
  */
@@ -59,13 +60,25 @@ interface Row {
 
 function parseFlags(
   argv: string[],
-): { cacheMib: number; churnSeconds: number; sizes: number[]; trace: boolean } {
-  const out = { cacheMib: 256, churnSeconds: 60, sizes: [10, 100, 1024, 65536], trace: false };
+): { cacheMib: number; churnSeconds: number; sizes: number[]; trace: boolean; plot: string } {
+  const out = {
+    cacheMib: 256,
+    churnSeconds: 60,
+    sizes: [10, 100, 1024, 65536],
+    trace: false,
+    plot: "docs/memory.svg",
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = Number(argv[i + 1]);
     if (flag === "--trace") {
       out.trace = true;
+    } else if (flag === "--plot") {
+      if (!/\.svg$/.test(argv[i + 1] ?? "")) {
+        console.error(`--plot needs the path of an .svg file to write, got "${argv[i + 1]}"`);
+        Deno.exit(2);
+      }
+      out.plot = argv[++i];
     } else if (flag === "--sizes") {
       out.sizes = (argv[i + 1] ?? "").split(",").map(Number);
       if (!out.sizes.every((n) => Number.isInteger(n) && n > 0 && n <= 1 << 20)) {
@@ -83,7 +96,8 @@ function parseFlags(
       i++;
     } else {
       console.error(
-        `unknown flag "${flag}"; expected --cache-mib <n>, --churn-seconds <n>, --sizes <n,...> or --trace`,
+        `unknown flag "${flag}"; expected --cache-mib <n>, --churn-seconds <n>, --sizes <n,...>, ` +
+          `--plot <file.svg> or --trace`,
       );
       Deno.exit(2);
     }
@@ -457,5 +471,5 @@ console.log(
       rows.map((r) => `${label(r.size)} ${r.fillSeconds.toFixed(0)} s`).join(", ")
     }.`,
 );
-await Deno.writeTextFile(new URL("../../docs/memory.svg", import.meta.url), svg(rows));
-console.log("\nPlot: docs/memory.svg");
+await Deno.writeTextFile(new URL(`../../${args.plot}`, import.meta.url), svg(rows));
+console.log(`\nPlot: ${args.plot}`);
