@@ -194,13 +194,23 @@ async function measureNode(size: number, script: string, configPath: string): Pr
     let phase: Sample["phase"] = "fill";
     let sampling = true;
     const accounted = () => metricValue(node.http, "distcache_cache_bytes", { group: "metrics" });
+    const evictions = () =>
+      metricValue(node.http, "distcache_cache_evictions_total", {
+        group: "metrics",
+        cache: "main",
+        reason: "evicted",
+      });
+    // The RSS of the first sample taken once the main cache had evicted: the first full fill, to within a
+    // second, however far the fill's last chunk of PUTs ran past it.
+    let firstFull: number | undefined;
     const sampler = (async () => {
       while (sampling) {
-        const [rss, bytes, heap, external] = await Promise.all([
+        const [rss, bytes, heap, external, evicted] = await Promise.all([
           rssOf(node.pid),
           accounted(),
           metricValue(node.http, "distcache_nodejs_heap_size_total_bytes"),
           metricValue(node.http, "distcache_nodejs_external_memory_bytes"),
+          evictions(),
         ]);
         const sample = {
           t: (performance.now() - started) / 1000,
@@ -211,6 +221,7 @@ async function measureNode(size: number, script: string, configPath: string): Pr
           external,
         };
         samples.push(sample);
+        if (evicted > 0 && firstFull === undefined) firstFull = sample.rssAbove;
         if (args.trace) {
           const text = await (await fetch(`${node.http}/metrics`)).text();
           const spaces = [
@@ -230,12 +241,6 @@ async function measureNode(size: number, script: string, configPath: string): Pr
         await new Promise((r) => setTimeout(r, 1000));
       }
     })();
-    const evictions = () =>
-      metricValue(node.http, "distcache_cache_evictions_total", {
-        group: "metrics",
-        cache: "main",
-        reason: "evicted",
-      });
     let sent = 0;
     let full = false;
     while ((performance.now() - started) / 1000 < FILL_LIMIT_S) {
@@ -250,7 +255,7 @@ async function measureNode(size: number, script: string, configPath: string): Pr
       group: "metrics",
       cache: "main",
     });
-    const fullRss = (await rssOf(node.pid)) - emptyRss;
+    const fullRss = firstFull ?? (await rssOf(node.pid)) - emptyRss;
     phase = "churn";
     await wrkPuts(script, node.http, "c", 0, size, args.churnSeconds);
     phase = "after";
@@ -427,7 +432,8 @@ try {
 console.log(
   `cache_bytes = ${args.cacheMib} MiB (main cache ${mib(CACHE_BYTES * 0.875)} MiB), policy tinylfu, ` +
     `PUTs by wrk -t1 -c64 until the main cache evicts, then ${args.churnSeconds} s of churn (new keys). ` +
-    `RSS from ps -o rss, minus the empty node's (or empty redis-server's); V8 heap from ` +
+    `RSS from ps -o rss, minus the empty node's (or empty redis-server's), sampled every second; "full" is ` +
+    `the first sample after the main cache first evicted. V8 heap from ` +
     `distcache_nodejs_heap_size_total_bytes. Redis: the same number ` +
     `of keys, same names and values, no persistence.\n`,
 );
