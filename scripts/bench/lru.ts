@@ -2,7 +2,10 @@
  * Benchmarks LruCache against lru-cache in one process: the same keys, the same value objects, the same
  * byte bound and size formula, and the same pre-generated operation stream, so both evict the same
  * entries and must report the same hits. TinyLfuCache runs the same stream in the same slices and is
- * compared with LruCache (its hits differ, by design). Prints two markdown tables.
+ * compared with LruCache (its hits differ, by design). Prints two markdown tables, then which targets were
+ * met, and exits 1 when one was missed: LruCache against lru-cache (`maxSize`) when run as `lru`, get and
+ * set at least 1.0x and bytes per entry at most 1.2x; TinyLfuCache against LruCache when run as `tinylfu`,
+ * get at least 0.95x, set at least 0.8x and bytes per entry at most 1.3x.
  *
  * Run with `deno task bench lru` (it needs `--v8-flags=--expose-gc`, which the bench runner passes).
  * @module
@@ -313,7 +316,14 @@ contenders.slice(0, LRU_CONTENDERS).forEach((c, i) => {
   );
 });
 
-if (!WITH_TINYLFU) Deno.exit(0);
+if (!WITH_TINYLFU) {
+  const peer = contenders[1];
+  checkTargets([
+    [`LruCache get over ${peer.name}`, pairedRatio(contenders[0].gets, peer.gets), ">=", 1.0],
+    [`LruCache set over ${peer.name}`, pairedRatio(contenders[0].sets, peer.sets), ">=", 1.0],
+    [`LruCache bytes per entry over ${peer.name}`, memory[0].total / memory[1].total, "<=", 1.2],
+  ]);
+}
 const tiny = contenders[LRU_CONTENDERS];
 const tinyMemory = memory[LRU_CONTENDERS];
 console.log();
@@ -340,6 +350,29 @@ console.log(
     `${evictions[LRU_CONTENDERS].toLocaleString("en")} | ${tinyMemory.heap.toFixed(0)} | ` +
     `${tinyMemory.total.toFixed(0)} | ${(tinyMemory.total / memory[0].total).toFixed(2)}x |`,
 );
+
+checkTargets([
+  ["TinyLfuCache get over LruCache", pairedRatio(tiny.gets, contenders[0].gets), ">=", 0.95],
+  ["TinyLfuCache set over LruCache", pairedRatio(tiny.sets, contenders[0].sets), ">=", 0.8],
+  ["TinyLfuCache bytes per entry over LruCache", tinyMemory.total / memory[0].total, "<=", 1.3],
+]);
+
+/**
+ * Prints each target as met or missed, judged on the unrounded ratio (shown to three places, since the
+ * tables' two can round a miss up to the bound), and exits 1 when any was missed.
+ */
+function checkTargets(targets: [string, number, ">=" | "<=", number][]): never {
+  console.log();
+  let missed = 0;
+  for (const [what, value, sense, bound] of targets) {
+    const met = sense === ">=" ? value >= bound : value <= bound;
+    if (!met) missed++;
+    console.log(
+      `- ${what}: ${value.toFixed(3)}x, target ${sense} ${bound.toFixed(2)}x: ${met ? "met" : "NOT MET"}`,
+    );
+  }
+  Deno.exit(missed === 0 ? 0 : 1);
+}
 
 /** The 10th to 90th percentile of per-slice rate ratios, ours over theirs in the same slices. */
 function spread(ours: number[], theirs: number[]): string {

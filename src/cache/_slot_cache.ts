@@ -9,6 +9,14 @@ import type { Cache, CacheOptions, CacheStats, EvictionReason } from "./policy.t
 import type { SlotStore } from "./store/slot_store.ts";
 import { ObjectStore } from "./store/object_store.ts";
 import { reservedSlots, SlotReserve } from "./store/_reserve.ts";
+import { linkBefore } from "./_slot_list.ts";
+
+/**
+ * The slot list's layout (see `_slot_list.ts`), declared here rather than imported: V8 reads an imported
+ * binding through its module cell at every use, which on the hit path cost LRU about a tenth of its speed.
+ */
+const NEXT = 0;
+const PREV = 1;
 
 /** Slots allocated before the first growth; byte-bounded caches cannot know their entry count ahead. */
 const INITIAL_SLOTS = 64;
@@ -18,8 +26,12 @@ const SWEEP_STEP = 2;
 /**
  * A bounded cache over slot arrays, with expiry, byte accounting and counters; subclasses choose the
  * eviction order, and a {@linkcode SlotStore} keeps the keys and values (JavaScript values by default,
- * or bytes in slabs). Slot 0 is the sentinel of a circular doubly linked list: `next[0]` is the newest entry
- * and `prev[0]` the oldest, so linking and unlinking need no branches.
+ * or bytes in slabs). Slot 0 is the sentinel of a circular doubly linked list: its `NEXT` link is the
+ * newest entry and its `PREV` link the oldest, so linking and unlinking need no branches.
+ *
+ * A slot's two links and the words a policy keeps per slot lie side by side in one array
+ * ({@linkcode SlotCache.links}, `words` per slot), so a hit that reads its links and its policy's word
+ * touches one cache line for them, not one per array.
  *
  * `onEvict` runs synchronously, after the entry has left, in the middle of `get`, `set` or `delete`: it
  * may read this cache but must not write to it, since a `set` may still be placing its entry.
@@ -30,7 +42,7 @@ const SWEEP_STEP = 2;
  * class FifoCache<V> extends SlotCache<V> {
  *   protected touch(_slot: number): void {}
  *   protected victim(): number {
- *     return this.prev[0];
+ *     return this.prevOf(0);
  *   }
  * }
  * const cache = new FifoCache<string>({ maxBytes: 100, sizeOf: (v) => v.length });
@@ -39,16 +51,20 @@ const SWEEP_STEP = 2;
  * ```
  */
 export abstract class SlotCache<V> implements Cache<V> {
-  /** Links toward older entries; a free slot's `next` holds the next free slot instead. */
-  protected next: Uint32Array;
-  /** Links toward newer entries. */
-  protected prev: Uint32Array;
+  /**
+   * Per slot, `words` words from `slot * words`: at {@linkcode NEXT} the link toward older entries (for a
+   * free slot, the next free slot instead), at {@linkcode PREV} the link toward newer ones, then the
+   * policy's own words.
+   */
+  protected links: Uint32Array;
+  /** Words per slot in {@linkcode SlotCache.links}: 2 for the links, plus the policy's own. */
+  protected readonly words: number;
 
   readonly #store: SlotStore<V>;
   #expires: Float64Array;
   /** The arrays' memory for every slot the bounds allow, when they bound it; else they grow by copying. */
   readonly #reserve: SlotReserve | undefined;
-  /** Head of the free-slot stack threaded through `next`; 0 when empty. */
+  /** Head of the free-slot stack threaded through the `NEXT` links; 0 when empty. */
   #free = 0;
   /** Slots ever handed out, sentinel included; slots at and above it are fresh. */
   #used = 1;
@@ -71,9 +87,11 @@ export abstract class SlotCache<V> implements Cache<V> {
    * Makes an empty cache.
    *
    * @param options Bounds, sizing, eviction callback and clock; see {@linkcode CacheOptions}.
+   * @param words Words per slot in {@linkcode SlotCache.links}: 2 for the links, more for a policy that
+   *   keeps words of its own per slot (an even count keeps every slot within one 64-byte line).
    * @throws {RangeError} When `maxBytes` is not positive or `maxEntries` is not a positive integer.
    */
-  constructor(options: CacheOptions<V>) {
+  constructor(options: CacheOptions<V>, words = 2) {
     const { maxBytes, maxEntries = Infinity, sizeOf, onEvict, now = Date.now, store } = options;
     if (typeof maxBytes !== "number" || !(maxBytes > 0)) {
       throw new RangeError(`maxBytes must be a positive number, got ${String(maxBytes)}`);
@@ -90,9 +108,13 @@ export abstract class SlotCache<V> implements Cache<V> {
     this.#onEvict = onEvict;
     this.#now = now;
     const reserved = reservedSlots(maxBytes, this.#store.leastCost, maxEntries);
-    this.#reserve = reserved > INITIAL_SLOTS ? new SlotReserve(reserved, [4, 4, 8]) : undefined;
+    if (!(Number.isInteger(words) && words >= 2)) {
+      throw new RangeError(`words must be at least 2, got ${words}`);
+    }
+    this.words = words;
+    this.#reserve = reserved > INITIAL_SLOTS ? new SlotReserve(reserved, [4 * words, 8]) : undefined;
     const slots = Math.min(INITIAL_SLOTS, maxEntries + 1, reserved || Infinity);
-    this.next = this.prev = new Uint32Array(0);
+    this.links = new Uint32Array(0);
     this.#expires = new Float64Array(0);
     this.#arrays(slots, false);
     this.#store.resize(slots);
@@ -199,11 +221,11 @@ export abstract class SlotCache<V> implements Cache<V> {
     const onEvict = this.#onEvict;
     const gone: [string, V][] = [];
     if (onEvict !== undefined) {
-      for (let s = this.next[0]; s !== 0; s = this.next[s]) {
+      for (let s = this.nextOf(0); s !== 0; s = this.nextOf(s)) {
         gone.push([this.#store.key(s), this.#store.take(s, this.#expires[s])]);
       }
     }
-    const slots = this.next.length < INITIAL_SLOTS ? this.next.length : INITIAL_SLOTS;
+    const slots = Math.min(this.slots, INITIAL_SLOTS);
     this.#store.clear(slots);
     this.#arrays(slots, false);
     this.resized(slots, true);
@@ -247,22 +269,34 @@ export abstract class SlotCache<V> implements Cache<V> {
     };
   }
 
+  /** Slots the arrays have room for, the sentinel included. */
+  protected get slots(): number {
+    return this.#expires.length;
+  }
+
+  /** The entry just older than `slot` (the newest for the sentinel), or 0 for none. */
+  protected nextOf(slot: number): number {
+    return this.links[slot * this.words + NEXT];
+  }
+
+  /** The entry just newer than `slot` (the oldest for the sentinel), or 0 for none. */
+  protected prevOf(slot: number): number {
+    return this.links[slot * this.words + PREV];
+  }
+
   /** Links `slot` in as the newest entry. */
   protected link(slot: number): void {
-    const next = this.next;
-    const newest = next[0];
-    next[slot] = newest;
-    this.prev[slot] = 0;
-    this.prev[newest] = slot;
-    next[0] = slot;
+    linkBefore(this.links, this.words, slot, this.nextOf(0));
   }
 
   /** Takes `slot` out of the list, leaving its own links as they were. */
   protected unlink(slot: number): void {
-    const before = this.prev[slot];
-    const after = this.next[slot];
-    this.next[before] = after;
-    this.prev[after] = before;
+    const links = this.links;
+    const words = this.words;
+    const before = links[slot * words + PREV];
+    const after = links[slot * words + NEXT];
+    links[before * words + NEXT] = after;
+    links[after * words + PREV] = before;
   }
 
   /**
@@ -290,7 +324,7 @@ export abstract class SlotCache<V> implements Cache<V> {
       this.#expiring--;
       this.#expires[slot] = 0;
     }
-    this.next[slot] = this.#free;
+    this.links[slot * this.words + NEXT] = this.#free;
     this.#free = slot;
     if (reason === "evicted") this.#evictions++;
     else if (reason === "expired") this.#expirations++;
@@ -300,10 +334,10 @@ export abstract class SlotCache<V> implements Cache<V> {
   #allocate(): number {
     const free = this.#free;
     if (free !== 0) {
-      this.#free = this.next[free];
+      this.#free = this.nextOf(free);
       return free;
     }
-    if (this.#used === this.next.length) {
+    if (this.#used === this.slots) {
       const most = this.#reserve === undefined ? this.#maxEntries + 1 : this.#reserve.slots;
       this.#grow(Math.min(this.#used * 2, most));
     }
@@ -325,23 +359,20 @@ export abstract class SlotCache<V> implements Cache<V> {
     if (reserve !== undefined) {
       if (!keep) {
         // The memory is reused: what earlier entries left in it must not show through.
-        for (const array of [this.next, this.prev, this.#expires]) array.fill(0);
+        this.links.fill(0);
+        this.#expires.fill(0);
       }
-      this.next = reserve.uint32(0, slots);
-      this.prev = reserve.uint32(1, slots);
-      this.#expires = reserve.float64(2, slots);
+      this.links = reserve.uint32(0, slots * this.words);
+      this.#expires = reserve.float64(1, slots);
       return;
     }
-    const next = new Uint32Array(slots);
-    const prev = new Uint32Array(slots);
+    const links = new Uint32Array(slots * this.words);
     const expires = new Float64Array(slots);
     if (keep) {
-      next.set(this.next);
-      prev.set(this.prev);
+      links.set(this.links);
       expires.set(this.#expires);
     }
-    this.next = next;
-    this.prev = prev;
+    this.links = links;
     this.#expires = expires;
   }
 

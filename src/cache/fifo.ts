@@ -44,7 +44,7 @@ export class FifoCache<V> extends SlotCache<V> implements Cache<V> {
 
   /** The entry inserted first, at the back of the list, or the one after it if that is being overwritten. */
   protected victim(): number {
-    const oldest = this.prev[0];
-    return oldest === this.#pinned ? this.prev[oldest] : oldest;
+    const oldest = this.prevOf(0);
+    return oldest === this.#pinned ? this.prevOf(oldest) : oldest;
   }
 }

@@ -26,7 +26,7 @@ import { linkBefore } from "./_slot_list.ts";
  */
 export class LfuCache<V> extends SlotCache<V> implements Cache<V> {
   /** Uses of each slot's entry: its insert plus its hits. */
-  #counts = new Float64Array(this.next.length);
+  #counts = new Float64Array(this.slots);
   /** The first (most recent) slot of the run of entries with each count. */
   readonly #runs = new Map<number, number>();
   /** The entry a `set` is overwriting, which must not be given up to make room for its own growth. */
@@ -54,21 +54,21 @@ export class LfuCache<V> extends SlotCache<V> implements Cache<V> {
     const at = higher ?? runs.get(count)!;
     this.unlink(slot);
     this.#counts[slot] = count + 1;
-    linkBefore(this.next, this.prev, slot, at === slot ? this.next[slot] : at);
+    linkBefore(this.links, this.words, slot, at === slot ? this.nextOf(slot) : at);
     runs.set(count + 1, slot);
     this.#pinned = slot;
   }
 
   /** The least used entry, at the back of the list, or the next if that one is being overwritten. */
   protected victim(): number {
-    const least = this.prev[0];
-    return least === this.#pinned ? this.prev[least] : least;
+    const least = this.prevOf(0);
+    return least === this.#pinned ? this.prevOf(least) : least;
   }
 
   /** Links a new entry in with one use, at the front of the run of single-use entries. */
   protected override link(slot: number): void {
     this.#counts[slot] = 1;
-    linkBefore(this.next, this.prev, slot, this.#runs.get(1) ?? 0);
+    linkBefore(this.links, this.words, slot, this.#runs.get(1) ?? 0);
     this.#runs.set(1, slot);
   }
 
@@ -76,7 +76,7 @@ export class LfuCache<V> extends SlotCache<V> implements Cache<V> {
   protected override unlink(slot: number): void {
     const count = this.#counts[slot];
     if (this.#runs.get(count) === slot) {
-      const after = this.next[slot];
+      const after = this.nextOf(slot);
       if (after !== 0 && this.#counts[after] === count) this.#runs.set(count, after);
       else this.#runs.delete(count);
     }

@@ -3,8 +3,16 @@
  * untouched the longest. The storage, expiry and byte accounting are shared with the other policies.
  * @module
  */
-import type { Cache } from "./policy.ts";
+import type { Cache, CacheOptions } from "./policy.ts";
 import { SlotCache } from "./_slot_cache.ts";
+/**
+ * The slot list's layout (see `_slot_list.ts`), declared here rather than imported: V8 reads an imported
+ * binding through its module cell at every use, which on the hit path cost LRU about a tenth of its speed.
+ */
+const NEXT = 0;
+const PREV = 1;
+/** Words per slot: the two links alone (the constructor fixes it, so the hit path need not read it). */
+const WORDS = 2;
 
 /**
  * A byte-bounded (and optionally entry-bounded) LRU cache with per-entry absolute expiry. `get`, `set`
@@ -22,24 +30,35 @@ import { SlotCache } from "./_slot_cache.ts";
  * ```
  */
 export class LruCache<V> extends SlotCache<V> implements Cache<V> {
+  /**
+   * Makes an empty cache.
+   *
+   * @param options Bounds, sizing, eviction callback and clock; see {@linkcode CacheOptions}.
+   * @throws {RangeError} When `maxBytes` is not positive or `maxEntries` is not a positive integer.
+   */
+  constructor(options: CacheOptions<V>) {
+    super(options, WORDS);
+  }
+
   /** Moves `slot` to the front; written out rather than as unlink + link to keep the hit path short. */
   protected touch(slot: number): void {
-    const next = this.next;
-    const newest = next[0];
+    const links = this.links;
+    const words = WORDS;
+    const newest = links[NEXT];
     if (newest === slot) return;
-    const prev = this.prev;
-    const before = prev[slot];
-    const after = next[slot];
-    next[before] = after;
-    prev[after] = before;
-    next[slot] = newest;
-    prev[slot] = 0;
-    prev[newest] = slot;
-    next[0] = slot;
+    const at = slot * words;
+    const before = links[at + PREV];
+    const after = links[at + NEXT];
+    links[before * words + NEXT] = after;
+    links[after * words + PREV] = before;
+    links[at + NEXT] = newest;
+    links[at + PREV] = 0;
+    links[newest * words + PREV] = slot;
+    links[NEXT] = slot;
   }
 
   /** The oldest entry, at the back of the list. */
   protected victim(): number {
-    return this.prev[0];
+    return this.links[PREV];
   }
 }

@@ -25,7 +25,7 @@ import { SlotCache } from "./_slot_cache.ts";
  * ```
  */
 export class SieveCache<V> extends SlotCache<V> implements Cache<V> {
-  #visited = new Uint8Array(this.next.length);
+  #visited = new Uint8Array(this.slots);
   /** The slot the hand examines next; 0 means start again from the oldest entry. */
   #hand = 0;
   /** The entry a `set` is overwriting, which must not be given up to make room for its own growth. */
@@ -51,14 +51,13 @@ export class SieveCache<V> extends SlotCache<V> implements Cache<V> {
 
   /** Walks the hand from old toward new, clearing visited bits, to the first unvisited entry. */
   protected victim(): number {
-    const prev = this.prev;
     const visited = this.#visited;
-    let slot = this.#hand === 0 ? prev[0] : this.#hand;
+    let slot = this.#hand === 0 ? this.prevOf(0) : this.#hand;
     // An overwrite that grows its entry passes over that entry however often the hand comes round.
     while (visited[slot] === 1 || slot === this.#pinned) {
       visited[slot] = 0;
-      slot = prev[slot];
-      if (slot === 0) slot = prev[0];
+      slot = this.prevOf(slot);
+      if (slot === 0) slot = this.prevOf(0);
     }
     // unlink() moves the hand on to the next newer entry when this one is removed.
     this.#hand = slot;
@@ -73,7 +72,7 @@ export class SieveCache<V> extends SlotCache<V> implements Cache<V> {
 
   /** Unlinks `slot`, first moving the hand off it so the hand never rests on a removed entry. */
   protected override unlink(slot: number): void {
-    if (this.#hand === slot) this.#hand = this.prev[slot];
+    if (this.#hand === slot) this.#hand = this.prevOf(slot);
     super.unlink(slot);
   }
 

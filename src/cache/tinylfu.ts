@@ -26,6 +26,13 @@ import { GhostList } from "./_ghost_list.ts";
 import { LruShadow } from "./_lru_shadow.ts";
 import { WTinyLfuShadow } from "./_wtinylfu_shadow.ts";
 
+/**
+ * The slot list's layout (see `_slot_list.ts`), declared here rather than imported: V8 reads an imported
+ * binding through its module cell at every use, which on the hit path cost LRU about a tenth of its speed.
+ */
+const NEXT = 0;
+const PREV = 1;
+
 /** Segments, in the order they lie along the slot list from its newest end. */
 const WINDOW = 0;
 const PROBATION = 1;
@@ -42,6 +49,14 @@ const FREE = 3;
  * use had been added at once.
  */
 const USES_SHIFT = 2;
+/**
+ * Words per slot in the shared slot array: the two links, then the meta word (see {@linkcode USES_SHIFT})
+ * and, for an entry in probation, the order in which it entered, to tell its oldest entries. Beside the
+ * links, the meta word a hit reads lies in the cache line the hit already reads for them.
+ */
+const WORDS = 4;
+const META = 2;
+const ENTERED = 3;
 const USES_MASK = 15 << USES_SHIFT;
 const HASH_SHIFT = 6;
 const HASH_MASK = -1 << HASH_SHIFT;
@@ -125,13 +140,7 @@ export interface TinyLfuAdaptation {
  * ```
  */
 export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
-  /**
-   * Per slot: segment, recent uses and the key's hash (see {@linkcode USES_SHIFT}), in one array, so a
-   * hit reads one cache line more than LRU.
-   */
-  #meta = new Uint32Array(this.next.length);
-  /** Per slot in probation: the order in which it entered, to tell its oldest entries. */
-  #entered = new Uint32Array(this.next.length);
+  /** The order of the last entry into probation (see {@linkcode ENTERED}). */
   #probationSeq = 0;
   /** The newest slot of each segment, valid while its count is not 0. */
   readonly #heads = new Uint32Array(3);
@@ -218,7 +227,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    *   adaptation field is out of range.
    */
   constructor(options: CacheOptions<V>, adaptation: TinyLfuAdaptation = {}) {
-    super(options);
+    super(options, WORDS);
     const { fixedWindow, ghostShare = 0.03125, samplePeriod = 10, shadowZ = 4 } = adaptation;
     if (fixedWindow !== undefined && !(fixedWindow >= 0 && fixedWindow <= 1)) {
       throw new RangeError(`fixedWindow must be a fraction from 0 to 1, got ${String(fixedWindow)}`);
@@ -236,9 +245,9 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     this.#shadowZ = shadowZ;
     this.#maxEntries = options.maxEntries ?? Infinity;
     // With an entry bound the sketch is sized for it at once; without, for the slots, growing with them.
-    this.#sketch = new FrequencySketch(this.#maxEntries === Infinity ? this.next.length : this.#maxEntries);
+    this.#sketch = new FrequencySketch(this.#maxEntries === Infinity ? this.slots : this.#maxEntries);
     this.#wtinylfuShadow = new WTinyLfuShadow(this.#sketch, HASH_SHIFT);
-    this.#restart(this.next.length);
+    this.#restart(this.slots);
   }
 
   /** The admission window's current share of the entries, between 0 and 1 (1 is plain LRU); it adapts as requests arrive. */
@@ -310,7 +319,9 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    * Repeats after the first change neither its place nor the shadow's (it is already the newest).
    */
   #use(slot: number, n: number): void {
-    const meta = this.#meta[slot];
+    const links = this.links;
+    const at = slot * WORDS;
+    const meta = links[at + META];
     // A slot freed and reused by another key meanwhile is counted for that key: a rare, harmless error.
     if ((meta & 3) === FREE) return;
     const segment = meta & 3;
@@ -329,7 +340,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
         const prior = (meta & USES_MASK) >>> USES_SHIFT;
         if (prior < 15) {
           const uses = prior + n < 15 ? prior + n : 15;
-          this.#meta[slot] = (meta & ~USES_MASK) | (uses << USES_SHIFT);
+          links[at + META] = (meta & ~USES_MASK) | (uses << USES_SHIFT);
           if ((this.#additions += uses - prior) >= this.#sketch.sampleSize) this.#age();
         }
       }
@@ -353,13 +364,11 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     // To the front of its own segment: not its head, so the head stays and no count changes.
     const head = this.#heads[segment];
     if (head === slot) return;
-    const next = this.next;
-    const prev = this.prev;
-    const before = prev[slot];
-    const after = next[slot];
-    next[before] = after;
-    prev[after] = before;
-    linkBefore(next, prev, slot, head);
+    const before = links[at + PREV];
+    const after = links[at + NEXT];
+    links[before * WORDS + NEXT] = after;
+    links[after * WORDS + PREV] = before;
+    linkBefore(links, WORDS, slot, head);
     this.#heads[segment] = slot;
   }
 
@@ -375,13 +384,13 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
 
   /** Hands every resident entry's recent uses to the sketch, as if each had been added at once. */
   #handOver(): void {
-    const meta = this.#meta;
+    const links = this.links;
     const sketch = this.#sketch;
-    for (let slot = 1; slot < meta.length; slot++) {
-      const m = meta[slot];
+    for (let at = WORDS + META; at < links.length; at += WORDS) {
+      const m = links[at];
       if ((m & USES_MASK) !== 0 && (m & 3) !== FREE) {
         sketch.add(m & HASH_MASK, (m & USES_MASK) >>> USES_SHIFT);
-        meta[slot] = m & ~USES_MASK;
+        links[at] = m & ~USES_MASK;
       }
     }
   }
@@ -396,8 +405,8 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     const slot = this.#choose();
     if (slot !== this.#pinned) return slot;
     // Only when an overwrite grows an entry that is alone in its segment: give up the oldest other one.
-    const oldest = this.prev[0];
-    return oldest === slot ? this.prev[oldest] : oldest;
+    const oldest = this.prevOf(0);
+    return oldest === slot ? this.prevOf(oldest) : oldest;
   }
 
   /** The window-or-main decision, and the frequency duel, behind {@linkcode victim}. */
@@ -431,7 +440,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   /** Remembers that `slot`'s entry is given up from the part `ghosts` follows, and returns it. */
   #lost(ghosts: GhostList, slot: number): number {
     if (this.#adaptive) {
-      ghosts.add(this.#meta[slot] >>> HASH_SHIFT, this.#ghostLength);
+      ghosts.add(this.links[slot * WORDS + META] >>> HASH_SHIFT, this.#ghostLength);
     }
     return slot;
   }
@@ -441,19 +450,20 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     // Queued hits first, so every entry's place is as if each hit had been applied at once.
     if (this.#queuedHits !== 0) this.#applyHits();
     const hash = murmur3(this.#pendingKey) & HASH_MASK;
+    const at = slot * WORDS + META;
     if (this.#adaptive) {
       this.#ghostHit(hash >>> HASH_SHIFT);
       if ((hash & this.#shadowMask) === 0) {
         this.#sampledResident++;
         this.#compare(hash, false);
-        this.#meta[slot] = hash | WINDOW;
+        this.links[at] = hash | WINDOW;
         if (this.#sketch.add(hash, 1) && ++this.#additions >= this.#sketch.sampleSize) this.#age();
       } else {
-        this.#meta[slot] = hash | (1 << USES_SHIFT) | WINDOW;
+        this.links[at] = hash | (1 << USES_SHIFT) | WINDOW;
         if (++this.#additions >= this.#sketch.sampleSize) this.#age();
       }
     } else {
-      this.#meta[slot] = hash | WINDOW;
+      this.links[at] = hash | WINDOW;
       this.#sketch.increment(hash);
     }
     super.link(slot);
@@ -466,46 +476,43 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
 
   /** Unlinks a leaving entry, handing its recent uses to the sketch so they count if it comes back. */
   protected override unlink(slot: number): void {
-    const meta = this.#meta[slot];
+    const meta = this.links[slot * WORDS + META];
     if ((meta & USES_MASK) !== 0) this.#sketch.add(meta & HASH_MASK, (meta & USES_MASK) >>> USES_SHIFT);
     if (this.#adaptive && (meta & this.#shadowMask) === 0) this.#sampledResident--;
     this.#detach(slot);
-    this.#meta[slot] = (meta & ~USES_MASK) | FREE;
+    this.links[slot * WORDS + META] = (meta & ~USES_MASK) | FREE;
   }
 
   /** Takes `slot` out of its segment, handing the segment's start on when it was the first. */
   #detach(slot: number): void {
-    const segment = this.#meta[slot] & 3;
-    if (this.#heads[segment] === slot) this.#heads[segment] = this.next[slot];
+    const segment = this.links[slot * WORDS + META] & 3;
+    if (this.#heads[segment] === slot) this.#heads[segment] = this.links[slot * WORDS + NEXT];
     this.#counts[segment]--;
     super.unlink(slot);
   }
 
   /** Uses of a resident entry's key: the sketch's count plus the entry's uses not yet handed to it. */
   #frequency(slot: number): number {
-    const meta = this.#meta[slot];
+    const meta = this.links[slot * WORDS + META];
     const count = this.#sketch.frequency(meta & HASH_MASK) + ((meta & USES_MASK) >>> USES_SHIFT);
     return count < 15 ? count : 15;
   }
 
   protected override resized(slots: number, cleared: boolean): void {
-    const meta = new Uint32Array(slots);
+    // The meta words grow, or are zeroed, with the links they lie among.
     if (cleared) {
       this.#counts.fill(0);
       this.#queuedHits = this.#tail = this.#tailRepeats = 0;
       this.#repeats.fill(0);
-    } else meta.set(this.#meta);
-    this.#meta = meta;
-    const entered = new Uint32Array(slots);
-    if (!cleared) entered.set(this.#entered);
-    this.#entered = entered;
+    }
     // Without an entry bound the sketch grows with the slots; it starts afresh, which costs little
     // since growth doubles and so happens a few times in a cache's life.
     if (this.#maxEntries === Infinity || cleared) {
       this.#sketch = new FrequencySketch(this.#maxEntries === Infinity ? slots : this.#maxEntries);
       this.#wtinylfuShadow.sketch = this.#sketch;
       this.#additions = 0;
-      for (let slot = 1; slot < meta.length; slot++) meta[slot] &= ~USES_MASK;
+      const links = this.links;
+      for (let at = WORDS + META; at < links.length; at += WORDS) links[at] &= ~USES_MASK;
       this.#restart(slots);
     }
   }
@@ -525,8 +532,8 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     const bits = Math.max(0, Math.min(SHADOW_MAX_BITS, Math.floor(Math.log2(entries / SHADOW_MIN_ENTRIES))));
     this.#shadowMask = ((1 << bits) - 1) << HASH_SHIFT;
     this.#sampledResident = 0;
-    for (let slot = this.next[0]; slot !== 0; slot = this.next[slot]) {
-      if ((this.#meta[slot] & this.#shadowMask) === 0) this.#sampledResident++;
+    for (let slot = this.nextOf(0); slot !== 0; slot = this.nextOf(slot)) {
+      if ((this.links[slot * WORDS + META] & this.#shadowMask) === 0) this.#sampledResident++;
     }
     this.#shadow.clear();
     this.#lastShadowKey = -1;
@@ -676,17 +683,18 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
 
   /** The oldest slot of a segment that is not empty: the one just before the next segment's start. */
   #oldest(segment: number): number {
-    return this.prev[this.#start(segment + 1)];
+    return this.prevOf(this.#start(segment + 1));
   }
 
   /** Moves a linked `slot` to the front of `segment`. */
   #moveTo(segment: number, slot: number): void {
     this.#detach(slot);
-    linkBefore(this.next, this.prev, slot, this.#start(segment));
-    this.#meta[slot] = (this.#meta[slot] & ~3) | segment;
+    const links = this.links;
+    linkBefore(links, WORDS, slot, this.#start(segment));
+    links[slot * WORDS + META] = (links[slot * WORDS + META] & ~3) | segment;
     this.#heads[segment] = slot;
     this.#counts[segment]++;
-    if (segment === PROBATION) this.#entered[slot] = ++this.#probationSeq;
+    if (segment === PROBATION) links[slot * WORDS + ENTERED] = ++this.#probationSeq;
   }
 
   /**
@@ -698,7 +706,8 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    */
   #probationHit(slot: number): void {
     const oldest = this.#oldest(PROBATION);
-    if (this.#entered[slot] - this.#entered[oldest] < this.#ghostLength) this.#tally(-1);
+    const links = this.links;
+    if (links[slot * WORDS + ENTERED] - links[oldest * WORDS + ENTERED] < this.#ghostLength) this.#tally(-1);
   }
 }
 
