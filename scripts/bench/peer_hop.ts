@@ -135,7 +135,12 @@ async function transportsAlone(value: Uint8Array, rows: string[][], notes: strin
   }
   const Client = serviceClient("groupcache.proto", "groupcachepb.GroupCache");
   const client = new Client(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
-  type Get = (req: unknown, md: grpc.Metadata, cb: (err: grpc.ServiceError | null) => void) => void;
+  type Get = (
+    req: unknown,
+    md: grpc.Metadata,
+    options: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null) => void,
+  ) => void;
   const get = (client as unknown as { Get: Get }).Get.bind(client);
   try {
     const url = `http://127.0.0.1:${httpPort}/_cache/bench/hop`;
@@ -146,7 +151,13 @@ async function transportsAlone(value: Uint8Array, rows: string[][], notes: strin
     md.set("authorization", `Bearer ${TOKEN}`);
     const viaGrpc = () =>
       new Promise<void>((resolve, reject) =>
-        get({ group: "bench", key: "hop" }, md, (err) => err ? reject(err) : resolve())
+        // A deadline, as the node's peer calls have, which also bounds a call that would never end.
+        get(
+          { group: "bench", key: "hop" },
+          md,
+          { deadline: Date.now() + CASE_LIMIT_MS },
+          (err) => err ? reject(err) : resolve(),
+        )
       );
     const size = Math.floor(REQUESTS / ROUNDS);
     const cases = {
