@@ -4,10 +4,14 @@
  * and the gRPC peer protocol, both pairs running at once and measured in alternating rounds. Each remote
  * key is asked for once, so A's hot cache never answers it. Target: the p99 of GETs through a gRPC hop is
  * at most 2x the p99 through an HTTP hop, round by round (exits non-zero otherwise). With `strace` installed, the owner's write
- * system calls per answered peer Get are counted too.
+ * system calls per answered peer Get are counted too. Last, the two transports alone, without a node: this
+ * script's `fetch` against a bare `Deno.serve` and a grpc-js client against a bare grpc-js server, the same
+ * value and the same requests in flight, so the hop's tail can be set against what its transport has.
  * @module
  */
+import * as grpc from "@grpc/grpc-js";
 import { ConsistentHash } from "../../src/cache/consistent_hash.ts";
+import { serviceClient } from "../../src/server/proto.ts";
 import { metricValue } from "../../tests/_node.ts";
 import {
   freePort,
@@ -18,7 +22,9 @@ import {
   perSecond,
   printHeader,
   printTable,
+  processCpuSeconds,
   quantile,
+  startDenoHelper,
   startNodeProcess,
 } from "./_util.ts";
 
@@ -77,6 +83,129 @@ async function measure(
     p99: quantile(sorted, 0.99),
     latencies: sorted,
   };
+}
+
+/** Like {@linkcode measure}, for `count` `groupcachepb.GroupCache/Get` calls made by `get`. */
+async function measureCalls(
+  count: number,
+  get: () => Promise<unknown>,
+  clients = CLIENTS,
+): Promise<CaseResult> {
+  const latencies = new Float64Array(count);
+  let next = 0;
+  let done = 0;
+  const started = performance.now();
+  const deadline = started + CASE_LIMIT_MS;
+  const client = async () => {
+    while (next < count && performance.now() < deadline) {
+      next++;
+      const t0 = performance.now();
+      await get();
+      latencies[done++] = performance.now() - t0;
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, client));
+  const seconds = (performance.now() - started) / 1000;
+  const sorted = latencies.subarray(0, done).sort();
+  return {
+    requests: done,
+    seconds,
+    p50: quantile(sorted, 0.5),
+    p99: quantile(sorted, 0.99),
+    latencies: sorted,
+  };
+}
+
+/**
+ * The transports alone: `fetch` against a bare `Deno.serve` (`_bare_http.ts`) and a grpc-js channel
+ * against a bare grpc-js server (`_bare_grpc.ts`), both answering `value`, `CLIENTS` requests in flight,
+ * alternating over `ROUNDS` rounds; with the CPU each side spends per request (this process is the client).
+ */
+async function transportsAlone(value: Uint8Array, rows: string[][], notes: string[]): Promise<void> {
+  const [httpPort, grpcPort] = [freePort(), freePort()];
+  const body = btoa(String.fromCharCode(...value));
+  const headers = JSON.stringify({ "content-type": "application/octet-stream" });
+  const http = await startDenoHelper("_bare_http.ts", [String(httpPort), body, headers, "url"], httpPort);
+  let rpc;
+  try {
+    rpc = await startDenoHelper("_bare_grpc.ts", [String(grpcPort), body, "0"], grpcPort);
+  } catch (e) {
+    await http.stop();
+    throw e;
+  }
+  const Client = serviceClient("groupcache.proto", "groupcachepb.GroupCache");
+  const client = new Client(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+  type Get = (
+    req: unknown,
+    md: grpc.Metadata,
+    options: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null) => void,
+  ) => void;
+  const get = (client as unknown as { Get: Get }).Get.bind(client);
+  try {
+    const url = `http://127.0.0.1:${httpPort}/_cache/bench/hop`;
+    // What a peer call sends besides the key: the forwarded mark and a bearer token.
+    const init = { headers: { "x-distcache-forwarded": "1", authorization: `Bearer ${TOKEN}` } };
+    const md = new grpc.Metadata();
+    md.set("x-distcache-forwarded", "1");
+    md.set("authorization", `Bearer ${TOKEN}`);
+    const viaGrpc = () =>
+      new Promise<void>((resolve, reject) =>
+        // A deadline, as the node's peer calls have, which also bounds a call that would never end.
+        get(
+          { group: "bench", key: "hop" },
+          md,
+          { deadline: Date.now() + CASE_LIMIT_MS },
+          (err) => err ? reject(err) : resolve(),
+        )
+      );
+    const size = Math.floor(REQUESTS / ROUNDS);
+    const cases = {
+      http: {
+        run: () => measure(Array(size).fill(url), () => init),
+        pid: http.pid,
+        results: [] as CaseResult[],
+      },
+      grpc: { run: () => measureCalls(size, viaGrpc), pid: rpc.pid, results: [] as CaseResult[] },
+    };
+    const cpu = { http: { client: 0, server: 0 }, grpc: { client: 0, server: 0 } };
+    for (const name of ["http", "grpc"] as const) await cases[name].run(); // warm-up, not counted
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const name of round % 2 === 0 ? ["http", "grpc"] as const : ["grpc", "http"] as const) {
+        const c = cases[name];
+        const before = [await processCpuSeconds(Deno.pid), await processCpuSeconds(c.pid)];
+        c.results.push(await c.run());
+        cpu[name].client += await processCpuSeconds(Deno.pid) - before[0];
+        cpu[name].server += await processCpuSeconds(c.pid) - before[1];
+      }
+    }
+    const perCall = (name: "http" | "grpc", side: "client" | "server") =>
+      `${(cpu[name][side] * 1e6 / merged(cases[name].results).requests).toFixed(0)} µs`;
+    for (const name of ["http", "grpc"] as const) {
+      const r = merged(cases[name].results);
+      const what = name === "http"
+        ? "transport alone: `fetch` to a bare `Deno.serve`, no node"
+        : "transport alone: grpc-js client to a bare grpc-js server, no node";
+      rows.push([name, what, String(r.requests), perSecond(r.requests / r.seconds), ms(r.p50), ms(r.p99)]);
+    }
+    const ratios = cases.grpc.results.map((g, i) => g.p99 / cases.http.results[i].p99);
+    const sorted = [...ratios].sort((x, y) => x - y);
+    notes.push(
+      `The transports alone (no node; ${CLIENTS} in flight, the same value, the peer call's two headers): ` +
+        `p99 grpc-js / \`fetch\`-to-\`Deno.serve\` per round median ${
+          sorted[sorted.length >> 1].toFixed(2)
+        }x ` +
+        `(${sorted[0].toFixed(2)}-${sorted.at(-1)!.toFixed(2)}; ${
+          ratios.map((r) => r.toFixed(2)).join(", ")
+        }); ` +
+        `CPU per request: HTTP client ${perCall("http", "client")}, server ${perCall("http", "server")}; ` +
+        `gRPC client ${perCall("grpc", "client")}, server ${perCall("grpc", "server")}.`,
+    );
+  } finally {
+    client.close();
+    await http.stop();
+    await rpc.stop();
+  }
 }
 
 /** Starts two nodes that name each other, with an extra group "bench" that holds what is PUT. */
@@ -277,6 +406,12 @@ try {
       );
     }
   }
+  const value = new Uint8Array(
+    await (await fetch(`${pairs[0].a.http}/_cache/metrics/${pairs[0].localCnf}`)).arrayBuffer(),
+  );
+  await Promise.all(pairs.flatMap((p) => [p.a.stop(), p.b.stop()]));
+  pairs.length = 0;
+  await transportsAlone(value, rows, notes);
 } finally {
   await Promise.all(pairs.flatMap((p) => [p.a.stop(), p.b.stop()]));
   await Deno.remove(dir, { recursive: true });
