@@ -53,42 +53,25 @@ interface CaseResult {
  * Runs `urls.length` requests with `CLIENTS` in flight, each URL once, and returns their latencies.
  * `init` turns a URL into the request options (GET by default).
  */
-async function measure(
+function measure(
   urls: string[],
   init: (i: number) => RequestInit = () => ({}),
   clients = CLIENTS,
 ): Promise<CaseResult> {
-  const latencies = new Float64Array(urls.length);
-  let next = 0;
-  let done = 0;
-  const started = performance.now();
-  const deadline = started + CASE_LIMIT_MS;
-  const client = async () => {
-    while (next < urls.length && performance.now() < deadline) {
-      const i = next++;
-      const t0 = performance.now();
-      const res = await fetch(urls[i], init(i));
-      await res.arrayBuffer();
-      latencies[done++] = performance.now() - t0;
-      if (!res.ok) throw new Error(`${init(i).method ?? "GET"} ${urls[i]} answered ${res.status}`);
-    }
-  };
-  await Promise.all(Array.from({ length: clients }, client));
-  const seconds = (performance.now() - started) / 1000;
-  const sorted = latencies.subarray(0, done).sort();
-  return {
-    requests: done,
-    seconds,
-    p50: quantile(sorted, 0.5),
-    p99: quantile(sorted, 0.99),
-    latencies: sorted,
-  };
+  return measureCalls(urls.length, async (i) => {
+    const res = await fetch(urls[i], init(i));
+    await res.arrayBuffer();
+    if (!res.ok) throw new Error(`${init(i).method ?? "GET"} ${urls[i]} answered ${res.status}`);
+  }, clients);
 }
 
-/** Like {@linkcode measure}, for `count` `groupcachepb.GroupCache/Get` calls made by `get`. */
+/**
+ * Makes `count` calls of `call` (given the call's index) with `clients` in flight, stopping at
+ * `CASE_LIMIT_MS`, and returns the latencies of those made.
+ */
 async function measureCalls(
   count: number,
-  get: () => Promise<unknown>,
+  call: (i: number) => Promise<unknown>,
   clients = CLIENTS,
 ): Promise<CaseResult> {
   const latencies = new Float64Array(count);
@@ -98,9 +81,9 @@ async function measureCalls(
   const deadline = started + CASE_LIMIT_MS;
   const client = async () => {
     while (next < count && performance.now() < deadline) {
-      next++;
+      const i = next++;
       const t0 = performance.now();
-      await get();
+      await call(i);
       latencies[done++] = performance.now() - t0;
     }
   };
