@@ -47,6 +47,10 @@ Deno.test("a node rejects bad input with the exact status and keeps serving", as
         ],
         ["bad percent-encoding", "/_cache/metrics/%E0%A4%A", undefined, 400, /percent-encoding/],
         ["unknown group", "/_cache/nosuch/CNF-001", undefined, 404, /unknown group "nosuch"/],
+        // Names that start or end like a real group's are other groups.
+        ["a group's name cut short", "/_cache/metric/CNF-001", undefined, 404, /unknown group "metric"/],
+        ["a group's name run on", "/_cache/metricsx/CNF-001", undefined, 404, /unknown group "metricsx"/],
+        ["an empty group", "/_cache//CNF-001", undefined, 404, /unknown group ""/],
         ["unknown key", "/_cache/metrics/CNF-999", undefined, 404, /no value for key "CNF-999"/],
         ["PUT without a token", "/_cache/metrics/k", { method: "PUT", body: "v" }, 401, /missing token/],
         [
