@@ -330,9 +330,9 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
 
   // The groups as two parallel lists, rebuilt when the map's size changes (groups are made before the
   // servers start): a node has a few, and comparing the URL against each name in place costs less than
-  // slicing the name out and looking the new string up in the Map, which hashes it and probes V8's string
-  // table (about 600 instructions and a few cache misses a hit, measured in docs/BENCHMARKS.md). A name
-  // not in the lists goes to the general path, which looks it up in the map.
+  // slicing the name out and looking the new string up in the Map, for which V8 computes its hash (about
+  // 700 instructions a hit, docs/BENCHMARKS.md). A name not in the lists goes to the general path, which
+  // looks it up in the map.
   let names: string[] = [];
   let groupList: Group[] = [];
   /** The group whose name is `url` from `start` to `end`, or undefined. */
