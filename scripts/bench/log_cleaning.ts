@@ -5,7 +5,8 @@
  * records, then churned with new ones while old ones die in one of three orders: oldest first (eviction
  * in the order entries were written), at random (deletes, overwrites, TTLs of mixed lengths), and as the
  * `tinylfu` cache of `deno task bench memory` makes them die when it is churned with new keys (the cache
- * itself, on a store that keeps only the records' lengths in a log with the share under test).
+ * itself, on a store that keeps only the records' lengths in a log with the share under test, and counts
+ * the log's garbage against the bound as the byte store does).
  *
  * Run with `deno task bench log_cleaning`. Bounded: each case appends twice the live bytes.
  * @module
@@ -62,34 +63,39 @@ function logOnly(shift: number, payload: number, order: "oldest" | "random"): Re
 
 /**
  * A store for the cache that keeps each entry's record, as long as the byte store's would be, in a log
- * with the share under test, and nothing else: the cache decides which entries die, the log cleans.
+ * with the share under test, and nothing else: the cache decides which entries die, the log cleans. Its
+ * costs and garbage are counted as the byte store counts them.
  */
 class LogOnlyStore implements SlotStore<number> {
   readonly leastCost = recordBytes(0) + ENTRY_OVERHEAD;
   readonly log: SegmentLog;
   readonly #slots = new Map<string, number>();
   #keys: string[] = [];
-  readonly #shift: number;
+  #top = 0;
 
   constructor(shift: number) {
-    this.#shift = shift;
     this.log = new SegmentLog(SEGMENT, 64, 0, shift);
   }
   get size(): number {
     return this.#slots.size;
   }
+  get garbageBytes(): number {
+    return this.log.garbageBytes + (this.#top - this.#slots.size) * ENTRY_OVERHEAD;
+  }
+  reclaim(): boolean {
+    return this.log.reclaim();
+  }
   find(key: string): number {
     return this.#slots.get(key) ?? 0;
   }
   cost(key: string, value: number): number {
-    const record = recordBytes(key.length + value);
-    return record + Math.ceil(record / (1 << this.#shift)) + ENTRY_OVERHEAD;
+    return recordBytes(key.length + value) + ENTRY_OVERHEAD;
   }
   costOf(slot: number): number {
-    const record = recordBytes(this.log.payloadOf(slot));
-    return record + Math.ceil(record / (1 << this.#shift)) + ENTRY_OVERHEAD;
+    return recordBytes(this.log.payloadOf(slot)) + ENTRY_OVERHEAD;
   }
   insert(slot: number, key: string, value: number): void {
+    if (slot > this.#top) this.#top = slot;
     this.#slots.set(key, slot);
     this.#keys[slot] = key;
     this.log.append(slot, key.length + value);
@@ -115,6 +121,7 @@ class LogOnlyStore implements SlotStore<number> {
     this.log.resize(slots);
   }
   clear(): void {
+    this.#top = 0;
     this.#slots.clear();
     this.#keys = [];
     this.log.clear();

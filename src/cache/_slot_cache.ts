@@ -131,7 +131,10 @@ export abstract class SlotCache<V> implements Cache<V> {
     return this.#store.size;
   }
 
-  /** Bytes held: keys and values, and what else the store counts per entry. */
+  /**
+   * Bytes held: keys and values, and what else the store counts per entry. The byte bound also counts the
+   * store's garbage ({@linkcode SlotStore.garbageBytes}), which this leaves out.
+   */
   get bytes(): number {
     return this.#bytes;
   }
@@ -184,10 +187,19 @@ export abstract class SlotCache<V> implements Cache<V> {
       this.#expires[slot] = expiresAt;
       this.touch(slot);
       // The touched entry alone fits, so the policy gives up others before it.
-      while (this.#bytes > this.#maxBytes) this.#evictOne();
+      while (this.#bytes + store.garbageBytes > this.#maxBytes && store.size > 1) {
+        if (!store.reclaim()) this.#evictOne();
+      }
       return;
     }
-    while (store.size >= this.#maxEntries || this.#bytes + size > this.#maxBytes) this.#evictOne();
+    // The store's garbage counts too; an eviction adds to it, so the store reclaims first when it can.
+    while (store.size >= this.#maxEntries || this.#bytes + store.garbageBytes + size > this.#maxBytes) {
+      if (store.size >= this.#maxEntries || !store.reclaim()) {
+        // Emptied, what remains is the state of free slots, one of which the new entry takes.
+        if (store.size === 0) break;
+        this.#evictOne();
+      }
+    }
     slot = this.#allocate();
     store.insert(slot, key, value, expiresAt);
     this.#expires[slot] = expiresAt;

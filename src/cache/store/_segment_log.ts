@@ -11,9 +11,10 @@ import { SlotReserve } from "./_reserve.ts";
 
 /**
  * Garbage the log may hold, as a share of its live record bytes (1 / 2^4): past it, a new segment is
- * opened only after cleaning one. A larger share cleans less often and costs more memory: an eighth made
- * a node's memory grow by 7% from its first fill as churn turned the allowance into garbage, and a
- * thirty-second moves half as many bytes again (`deno task bench log_cleaning`, docs/BENCHMARKS.md).
+ * opened only after cleaning one, and {@linkcode SegmentLog.reclaim} cleans. The garbage counts against
+ * the cache's bound, so a larger share leaves fewer entries once the cache churns, and cleans less often:
+ * an eighth held 13% of the live bytes as garbage, and a thirty-second moves half as many bytes again
+ * (`deno task bench log_cleaning`, docs/BENCHMARKS.md).
  */
 export const GARBAGE_SHIFT = 4;
 /** Segments beyond the garbage share: the one being filled and the one cleaning moves records into. */
@@ -38,28 +39,14 @@ export function recordBytes(payload: number): number {
 }
 
 /**
- * The garbage a record of `size` bytes may leave in the log once freed, as the log allows it: a
- * sixteenth of its size, rounded up.
- *
- * @param size The record's length, from {@linkcode recordBytes}.
- * @returns Bytes of garbage to count for it.
- * @example
- * ```ts
- * import { garbageBytes } from "./_segment_log.ts";
- * garbageBytes(108); // 7
- * ```
- */
-export function garbageBytes(size: number): number {
-  return Math.ceil(size / (1 << GARBAGE_SHIFT));
-}
-
-/**
  * Records by slot in segments of `segmentBytes` (a record larger than a quarter of that gets a segment
  * of its own). Appends go to the head segment. Freeing a record only marks it dead; once the segments
  * would hold more than the live bytes plus a sixteenth, the segment with the fewest live bytes is
  * cleaned: its live records move to the head, their slots' positions follow, and it is reused. So the
  * bytes held stay within `liveBytes * 17/16` plus four segments (two working, one a cleaning may open,
  * and one an append opens when the garbage is too scattered for 16 cleanings to bring it under the share).
+ * {@linkcode SegmentLog.garbageBytes} tells how much of what it holds is garbage, so a cache can count it
+ * against its bound, and {@linkcode SegmentLog.reclaim} frees some when the cache needs room.
  * Emptied ordinary segments are kept as spares and reused before any new one is allocated, so a steady
  * churn allocates nothing (dropping them made a churn of 64 KiB values leave about 100 MiB of buffers to
  * the garbage collector), and held plus spare bytes never exceed the most the log has held.
@@ -134,6 +121,17 @@ export class SegmentLog {
   /** Bytes of the segments in use, spares not included. */
   get heldBytes(): number {
     return this.#heldBytes;
+  }
+
+  /**
+   * Bytes held that no live record uses and no append will fill: freed records not yet reclaimed, and
+   * the unused ends of segments closed before they were full. The head's room after its last record
+   * does not count, since appends fill it, nor do spare segments.
+   */
+  get garbageBytes(): number {
+    const head = this.#head;
+    const room = head === -1 ? 0 : this.segmentBytes - this.#end[head];
+    return this.#heldBytes - this.#liveBytes - room;
   }
 
   /** Bytes of the empty segments kept for reuse. */
@@ -218,6 +216,26 @@ export class SegmentLog {
     else this.#release(id);
   }
 
+  /**
+   * Frees some garbage when the log holds more than its share of the live bytes, from the segment with
+   * the most: the head is compacted in place, any other segment cleaned. Below the share it frees
+   * nothing, since cleaning would move many live bytes for few dead ones: the cache evicts instead, and
+   * the records it evicts become garbage this frees.
+   *
+   * @returns Whether garbage was freed.
+   */
+  reclaim(): boolean {
+    const garbage = this.garbageBytes;
+    if (garbage <= Math.floor(this.#liveBytes / (1 << this.#garbageShift))) return false;
+    const head = this.#head;
+    const victim = this.#emptiest();
+    const headGarbage = head === -1 ? 0 : this.#end[head] - this.#live[head];
+    if (victim !== -1 && this.segmentBytes - this.#live[victim] >= headGarbage) this.#clean(victim);
+    else if (headGarbage > 0) this.#compactHead();
+    else return false;
+    return this.garbageBytes < garbage;
+  }
+
   /** Forgets every record and gives back every segment. */
   clear(): void {
     this.#buffers.length =
@@ -274,7 +292,7 @@ export class SegmentLog {
         let head = this.#head;
         if (head === -1 || this.#end[head] + size > this.segmentBytes) head = this.#openHead();
         const at = this.#end[head];
-        this.#buffers[head]!.set(bytes.subarray(off, off + size), at);
+        copyRecord(words, bytes, off, this.#words[head]!, this.#buffers[head]!, at, size);
         this.#end[head] = at + size;
         this.#live[head] += size;
         segs[slot] = head;
@@ -286,6 +304,32 @@ export class SegmentLog {
     this.#cleanings++;
     this.#live[id] = 0;
     this.#release(id);
+  }
+
+  /** Moves the head's live records down over its dead ones, so its room after the last record grows. */
+  #compactHead(): void {
+    const id = this.#head;
+    const words = this.#words[id]!;
+    const bytes = this.#buffers[id]!;
+    const end = this.#end[id];
+    const segs = this.#segs;
+    const offs = this.#offs;
+    let to = 0;
+    for (let off = 0; off < end;) {
+      const slot = words[off >>> 2];
+      const size = recordBytes(words[(off >>> 2) + 1]);
+      if (slot !== 0 && segs[slot] === id && offs[slot] === off) {
+        if (to !== off) {
+          bytes.copyWithin(to, off, off + size);
+          offs[slot] = to;
+          this.#movedBytes += size;
+        }
+        to += size;
+      }
+      off += size;
+    }
+    this.#cleanings++;
+    this.#end[id] = to;
   }
 
   /** Closes the head (its unused tail becomes garbage) and opens an empty ordinary segment as the head. */
@@ -316,4 +360,26 @@ export class SegmentLog {
     this.#words[id] = undefined;
     this.#freeIds.push(id);
   }
+}
+
+/** Records up to this length are copied word by word: a subarray to copy from would be an object each. */
+const WORD_COPY_BYTES = 256;
+
+/** Copies a record of `size` bytes (a multiple of 4) from one segment to another. */
+function copyRecord(
+  fromWords: Uint32Array,
+  from: Uint8Array,
+  off: number,
+  toWords: Uint32Array,
+  to: Uint8Array,
+  at: number,
+  size: number,
+): void {
+  if (size > WORD_COPY_BYTES) {
+    to.set(from.subarray(off, off + size), at);
+    return;
+  }
+  const src = off >>> 2;
+  const dst = at >>> 2;
+  for (let w = 0; w < size >>> 2; w++) toWords[dst + w] = fromWords[src + w];
 }

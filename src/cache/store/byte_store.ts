@@ -10,14 +10,15 @@ import { keyBytes } from "../_key_bytes.ts";
 import { arraysReplaced } from "./_collect.ts";
 import { KeyIndex } from "./_key_index.ts";
 import { reservedSlots, SlotReserve } from "./_reserve.ts";
-import { garbageBytes, RECORD_HEADER, recordBytes, SegmentLog } from "./_segment_log.ts";
+import { RECORD_HEADER, recordBytes, SegmentLog } from "./_segment_log.ts";
 import type { SlotStore } from "./slot_store.ts";
 
 /** A cached value, or null for a remembered "the source has no such key". */
 export type StoredValue = ByteView | null;
 
 /**
- * Bytes an entry costs outside its record, counted against the cache's bound: per slot, the cache's
+ * Bytes an entry costs outside its record, counted against the cache's bound, and still held once the
+ * entry has left its slot (until a new entry takes the slot): per slot, the cache's
  * links and expiry (16), this store's hash, length and generation (12), the record's position (8), the
  * index (5.3 to 10.7: 11), and an eviction policy's own state (up to 16: W-TinyLFU's meta and entry
  * time, 8, its sketch, 2 to 4, its two ghost lists of a sixteenth of the slots each, 18 to 36 bytes a
@@ -27,7 +28,7 @@ export type StoredValue = ByteView | null;
 export const ENTRY_OVERHEAD = 16 + 12 + 8 + 11 + 16;
 
 /** What the smallest entry costs: an empty key with a null value. */
-const LEAST_COST = recordBytes(0) + garbageBytes(recordBytes(0)) + ENTRY_OVERHEAD;
+const LEAST_COST = recordBytes(0) + ENTRY_OVERHEAD;
 
 /** Flags in a slot's length word; the rest is the value's byte length. */
 const NULL_VALUE = 0x80000000;
@@ -71,9 +72,13 @@ export function segmentBytesFor(maxBytes: number): number {
  * object and no copy, and reads the record's current position each time, so cleaning may move it. Once
  * the entry is replaced, evicted or deleted the generation differs and the view refuses to read.
  *
- * An entry costs its record (header, key, value, rounded up to 8), a sixteenth more for the garbage the
- * log may hold, and {@linkcode ENTRY_OVERHEAD}: all the memory it takes, so the cache's byte bound
- * bounds the memory of the store (give or take four segments).
+ * An entry costs its record (header, key, value, rounded up to 4) and {@linkcode ENTRY_OVERHEAD}. What
+ * the store holds beyond its entries' costs, {@linkcode ByteStore.garbageBytes} (records freed and not yet
+ * reclaimed, and the per-slot state of slots emptied since they were last used), the cache counts against
+ * its bound too, and it asks {@linkcode ByteStore.reclaim} before it evicts. So the cache's byte bound
+ * bounds the memory of the store (give or take three segments), from the first fill on: a fill holds as
+ * many entries as the bound allows, and churn evicts entries as it turns records into garbage instead of
+ * growing the memory.
  *
  * @example
  * ```ts
@@ -98,6 +103,8 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
   #lastKey = "";
   #lastHash = 0;
   #lastLength = 0;
+  /** The highest slot an entry has taken since the store was made or cleared. */
+  #topSlot = 0;
   /** Encoded non-ASCII keys, and a key being rewritten with its entry's new value. */
   #scratch = new Uint8Array(256);
   readonly #number = new Float64Array(1);
@@ -129,13 +136,35 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
   }
 
   /**
-   * What the store holds, in bytes: live records, segments in use and spare, and the per-slot arrays
+   * Bytes held that no entry's {@linkcode cost} counts: the log's garbage, and {@linkcode ENTRY_OVERHEAD}
+   * for each slot below the highest one used that holds no entry (its arrays, index place and policy
+   * state stay in memory for the next entry to take it).
+   */
+  get garbageBytes(): number {
+    return this.#log.garbageBytes + (this.#topSlot - this.#index.count) * ENTRY_OVERHEAD;
+  }
+
+  /** Frees some of the log's garbage, when it holds more than its share (see {@linkcode SegmentLog.reclaim}). */
+  reclaim(): boolean {
+    return this.#log.reclaim();
+  }
+
+  /**
+   * What the store holds, in bytes: live records, the log's garbage, segments in use and spare, and the per-slot arrays
    * and index (the arrays as allocated, including slots not yet used).
    */
-  memory(): { records: number; segments: number; spare: number; index: number; cleanings: number } {
+  memory(): {
+    records: number;
+    garbage: number;
+    segments: number;
+    spare: number;
+    index: number;
+    cleanings: number;
+  } {
     const log = this.#log;
     return {
       records: log.liveBytes,
+      garbage: log.garbageBytes,
       segments: log.heldBytes,
       spare: log.spareBytes,
       index: this.#index.bytes + this.#hashes.byteLength * 5,
@@ -161,25 +190,24 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
     }
   }
 
-  /** The record's bytes, a sixteenth of them for the log's garbage, and {@linkcode ENTRY_OVERHEAD}. */
+  /** The record's bytes and {@linkcode ENTRY_OVERHEAD}. */
   cost(key: string, value: StoredValue, expiresAt: number): number {
     if (key !== this.#lastKey) this.#remember(key);
     if (value !== null && value.byteLength > MAX_VALUE_BYTES) return Infinity;
     const own = value !== null && value.expiresAt !== expiresAt ? 8 : 0;
-    const record = recordBytes(own + this.#lastLength + (value === null ? 0 : value.byteLength));
-    return record + garbageBytes(record) + ENTRY_OVERHEAD;
+    return recordBytes(own + this.#lastLength + (value === null ? 0 : value.byteLength)) + ENTRY_OVERHEAD;
   }
 
   /** What the entry in `slot` costs: {@linkcode cost} again, from the length of its record. */
   costOf(slot: number): number {
-    const record = recordBytes(this.#log.payloadOf(slot));
-    return record + garbageBytes(record) + ENTRY_OVERHEAD;
+    return recordBytes(this.#log.payloadOf(slot)) + ENTRY_OVERHEAD;
   }
 
   /** Writes a new entry's record and indexes it. */
   insert(slot: number, key: string, value: StoredValue, expiresAt: number): void {
     if (key !== this.#lastKey) this.#remember(key);
     this.#hashes[slot] = this.#lastHash;
+    if (slot > this.#topSlot) this.#topSlot = slot;
     // Moved on here too (no view of this slot's new entry exists yet), so the generations take their
     // memory as the cache fills, like the other per-entry arrays, and not at its first evictions.
     this.#generations[slot]++;
@@ -271,6 +299,7 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
   clear(_slots: number): void {
     this.#log.clear();
     this.#index.clear();
+    this.#topSlot = 0;
     this.#lengths.fill(0);
     const generations = this.#generations;
     for (let s = 0; s < generations.length; s++) generations[s]++;

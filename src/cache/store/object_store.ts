@@ -31,6 +31,8 @@ export class ObjectStore<V> implements SlotStore<V> {
   readonly #sizeOf: (value: V) => number;
   /** 0: a value may be sized 0 under an empty key, so the byte bound does not bound the slots. */
   readonly leastCost = 0;
+  /** 0: an entry's memory goes with it, to the garbage collector. */
+  readonly garbageBytes = 0;
 
   /**
    * Makes an empty store.
@@ -44,6 +46,11 @@ export class ObjectStore<V> implements SlotStore<V> {
   /** Entries held. */
   get size(): number {
     return this.#index.size;
+  }
+
+  /** Nothing to free: the garbage collector does it. */
+  reclaim(): boolean {
+    return false;
   }
 
   /** The slot holding `key`, or 0. */

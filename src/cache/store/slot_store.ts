@@ -17,6 +17,18 @@ export interface SlotStore<V> {
    * byte bound allows and reserve them once; 0 when an entry may cost nothing.
    */
   readonly leastCost: number;
+  /**
+   * Bytes the store holds that no entry's {@linkcode SlotStore.cost} counts (freed records it has not
+   * reclaimed yet, say); the cache counts them against its byte bound too. 0 for a store that holds none.
+   */
+  readonly garbageBytes: number;
+  /**
+   * Frees some of {@linkcode SlotStore.garbageBytes} when that is worth its cost, so the cache evicts
+   * only when it is not.
+   *
+   * @returns Whether any was freed.
+   */
+  reclaim(): boolean;
   /** The slot holding `key`, or 0 when there is none. */
   find(key: string): number;
   /**

@@ -73,6 +73,7 @@ for (const policy of Object.keys(policies)) {
       for (let i = 0; i < 400; i++) keys.push(i % 17 === 0 ? `clé-${i}-€` : `k${i}`);
       let version = 0;
       let peakSegments = 0;
+      let peakOver = -Infinity;
       for (let step = 0; step < 6_000; step++) {
         const key = keys[Math.floor(rand() * keys.length)];
         const r = rand();
@@ -100,6 +101,8 @@ for (const policy of Object.keys(policies)) {
           clock += Math.floor(rand() * 20);
         }
         assert.ok(cache.bytes <= MAX_BYTES, `accounted ${cache.bytes} over the bound`);
+        // The store's garbage counts too: over the bound by at most the end of a segment a set closed.
+        peakOver = Math.max(peakOver, cache.bytes + store.garbageBytes - MAX_BYTES);
         assert.equal(cache.size, model.size);
         const memory = store.memory();
         peakSegments = Math.max(peakSegments, memory.segments);
@@ -108,6 +111,8 @@ for (const policy of Object.keys(policies)) {
         if (step % 200 === 0) { for (const k of keys) expectEntry(cache, k, model.get(k), clock); }
       }
       for (const k of keys) expectEntry(cache, k, model.get(k), clock);
+      assert.ok(peakOver <= SEGMENT / 4, `accounted and garbage ${peakOver} bytes over the bound`);
+      assert.ok(peakOver > -SEGMENT, `the bound was never reached (${peakOver})`);
       assert.ok(store.memory().cleanings > 0, `${policy} seed ${seed}: no segment was ever cleaned`);
       cache.clear();
       assert.equal(model.size, 0);
@@ -117,14 +122,14 @@ for (const policy of Object.keys(policies)) {
   });
 }
 
-Deno.test("ByteStore: an entry costs its record, a sixteenth more and the per-entry overhead", () => {
+Deno.test("ByteStore: an entry costs its record and the per-entry overhead", () => {
   const store = new ByteStore(MAX_BYTES);
-  // 8 header + 2 key + 100 value = 110, rounded up to 4: 112; 7 for garbage.
-  assert.equal(store.cost("k1", ByteView.of(new Uint8Array(100)), 0), 112 + 7 + ENTRY_OVERHEAD);
+  // 8 header + 2 key + 100 value = 110, rounded up to 4: 112.
+  assert.equal(store.cost("k1", ByteView.of(new Uint8Array(100)), 0), 112 + ENTRY_OVERHEAD);
   // A value whose own expiry differs from the entry's keeps it in the record: 8 more.
-  assert.equal(store.cost("k1", ByteView.of(new Uint8Array(100), 5), 0), 120 + 8 + ENTRY_OVERHEAD);
-  assert.equal(store.cost("k1", null, 0), 12 + 1 + ENTRY_OVERHEAD);
-  assert.equal(store.cost("k1", ByteView.of(new Uint8Array(3)), 0), 16 + 1 + ENTRY_OVERHEAD);
+  assert.equal(store.cost("k1", ByteView.of(new Uint8Array(100), 5), 0), 120 + ENTRY_OVERHEAD);
+  assert.equal(store.cost("k1", null, 0), 12 + ENTRY_OVERHEAD);
+  assert.equal(store.cost("k1", ByteView.of(new Uint8Array(3)), 0), 16 + ENTRY_OVERHEAD);
   assert.equal(store.leastCost, store.cost("", null, 0));
 });
 
@@ -197,4 +202,80 @@ Deno.test("ByteStore: a cache cleared and filled again in its reserved arrays ke
   }
   assert.equal(cache.stats().expirations, expiredBefore);
   assert.equal(cache.size, held);
+});
+
+Deno.test("ByteStore: churn after the first full fill evicts entries instead of growing the log", () => {
+  // Large enough for the log's garbage share (a sixteenth of the records) to be several segments.
+  const maxBytes = 4 << 20;
+  const segment = segmentBytesFor(maxBytes);
+  for (const policy of ["tinylfu", "lru"]) {
+    const rand = random(3);
+    const store = new ByteStore(maxBytes);
+    let evicted = 0;
+    const cache = createCache<ByteView | null>(policy, {
+      maxBytes,
+      store,
+      onEvict: () => evicted++,
+    });
+    const value = (i: number) => ByteView.of(valueBytes(`k${i}`, i, 100));
+    let i = 0;
+    let filled = 0;
+    while (evicted === 0) {
+      filled = cache.bytes;
+      cache.set(`k${i}`, value(i++));
+    }
+    // The first fill holds as many entries as their records and overhead fit in the bound (but for the
+    // ends of closed segments): none of it is set aside for garbage the log holds only once entries die.
+    assert.ok(filled > 0.99 * maxBytes, `${policy}: the fill held entries of ${filled} bytes`);
+    const full = store.memory();
+    const atFull = full.segments + full.spare;
+    const entriesAtFull = cache.size;
+    let peak = atFull;
+    for (let turn = 0; turn < 4 * entriesAtFull; turn++) {
+      cache.set(`c${turn}`, value(turn));
+      // Hits on keys picked at random keep some entries of every age, so deaths leave scattered garbage.
+      cache.get(`c${Math.floor(rand() * turn)}`);
+      cache.get(`k${Math.floor(rand() * i)}`);
+      const memory = store.memory();
+      peak = Math.max(peak, memory.segments + memory.spare);
+    }
+    assert.ok(store.memory().cleanings > 0, `${policy}: the churn cleaned nothing`);
+    // The segment being filled and one a cleaning opens may come on top; the garbage share may not.
+    assert.ok(
+      peak <= atFull + 2 * segment,
+      `${policy}: segments grew from ${atFull} to ${peak} (${segment}-byte segments)`,
+    );
+    // The entries made room for the garbage instead.
+    assert.ok(cache.size < entriesAtFull, `${policy}: ${cache.size} entries, ${entriesAtFull} at the fill`);
+    assert.ok(cache.bytes + store.garbageBytes <= maxBytes);
+  }
+});
+
+Deno.test("ByteStore: deleted entries make room for new ones without evicting others", () => {
+  for (const policy of Object.keys(policies)) {
+    const store = new ByteStore(MAX_BYTES);
+    let evicted = 0;
+    const cache = createCache<ByteView | null>(policy, {
+      maxBytes: MAX_BYTES,
+      store,
+      onEvict: (_key, _value, reason) => {
+        if (reason === "evicted") evicted++;
+      },
+    });
+    const value = (key: string) => ByteView.of(valueBytes(key, 1, 100));
+    let n = 0;
+    for (; evicted === 0; n++) cache.set(`k${n}`, value(`k${n}`));
+    const kept: string[] = [];
+    const deleted: string[] = [];
+    for (let i = 0; i < n; i++) {
+      if (cache.get(`k${i}`) === undefined) continue;
+      if (i % 2 === 0) cache.delete(`k${i}`), deleted.push(`k${i}`);
+      else kept.push(`k${i}`);
+    }
+    evicted = 0;
+    // As many new entries as were deleted, of the same sizes: the deleted ones' room is theirs.
+    for (const key of deleted) cache.set(`n${key.slice(1)}`, value(`n${key}`));
+    assert.equal(evicted, 0, `${policy}: ${evicted} entries evicted while the deleted ones' room was free`);
+    for (const key of kept) assert.deepEqual(cache.get(key)?.toBytes(), valueBytes(key, 1, 100), key);
+  }
 });
