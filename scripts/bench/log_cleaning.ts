@@ -71,7 +71,6 @@ class LogOnlyStore implements SlotStore<number> {
   readonly log: SegmentLog;
   readonly #slots = new Map<string, number>();
   #keys: string[] = [];
-  #top = 0;
 
   constructor(shift: number) {
     this.log = new SegmentLog(SEGMENT, 64, 0, shift);
@@ -80,7 +79,7 @@ class LogOnlyStore implements SlotStore<number> {
     return this.#slots.size;
   }
   get garbageBytes(): number {
-    return this.log.garbageBytes + (this.#top - this.#slots.size) * ENTRY_OVERHEAD;
+    return this.log.garbageBytes;
   }
   reclaim(): boolean {
     return this.log.reclaim();
@@ -95,7 +94,6 @@ class LogOnlyStore implements SlotStore<number> {
     return recordBytes(this.log.payloadOf(slot)) + ENTRY_OVERHEAD;
   }
   insert(slot: number, key: string, value: number): void {
-    if (slot > this.#top) this.#top = slot;
     this.#slots.set(key, slot);
     this.#keys[slot] = key;
     this.log.append(slot, key.length + value);
@@ -121,7 +119,6 @@ class LogOnlyStore implements SlotStore<number> {
     this.log.resize(slots);
   }
   clear(): void {
-    this.#top = 0;
     this.#slots.clear();
     this.#keys = [];
     this.log.clear();

@@ -195,7 +195,7 @@ export abstract class SlotCache<V> implements Cache<V> {
     // The store's garbage counts too; an eviction adds to it, so the store reclaims first when it can.
     while (store.size >= this.#maxEntries || this.#bytes + store.garbageBytes + size > this.#maxBytes) {
       if (store.size >= this.#maxEntries || !store.reclaim()) {
-        // Emptied, what remains is the state of free slots, one of which the new entry takes.
+        // An empty cache has nothing to evict (and its store no garbage left to count).
         if (store.size === 0) break;
         this.#evictOne();
       }

@@ -217,22 +217,28 @@ export class SegmentLog {
   }
 
   /**
-   * Frees some garbage when the log holds more than its share of the live bytes, from the segment with
-   * the most: the head is compacted in place, any other segment cleaned. Below the share it frees
-   * nothing, since cleaning would move many live bytes for few dead ones: the cache evicts instead, and
-   * the records it evicts become garbage this frees.
+   * Frees some garbage from the segment that holds the most (the head is compacted in place, any other
+   * segment cleaned), when the log holds more than its share of the live bytes or that segment is at
+   * least half garbage. Otherwise it frees nothing, since cleaning would move many live bytes for few dead
+   * ones: the cache evicts instead, and the records it evicts become garbage this frees.
    *
    * @returns Whether garbage was freed.
    */
   reclaim(): boolean {
     const garbage = this.garbageBytes;
-    if (garbage <= Math.floor(this.#liveBytes / (1 << this.#garbageShift))) return false;
     const head = this.#head;
     const victim = this.#emptiest();
+    const victimGarbage = victim === -1 ? 0 : this.segmentBytes - this.#live[victim];
     const headGarbage = head === -1 ? 0 : this.#end[head] - this.#live[head];
-    if (victim !== -1 && this.segmentBytes - this.#live[victim] >= headGarbage) this.#clean(victim);
-    else if (headGarbage > 0) this.#compactHead();
-    else return false;
+    const shareExceeded = garbage > Math.floor(this.#liveBytes / (1 << this.#garbageShift));
+    if (victimGarbage > 0 && victimGarbage >= headGarbage) {
+      // Cleaning a segment at least half garbage moves at most a byte per byte it frees.
+      if (!shareExceeded && victimGarbage * 2 < this.segmentBytes) return false;
+      this.#clean(victim);
+    } else if (headGarbage > 0) {
+      if (!shareExceeded && headGarbage * 2 < this.#end[head]) return false;
+      this.#compactHead();
+    } else return false;
     return this.garbageBytes < garbage;
   }
 

@@ -17,8 +17,7 @@ import type { SlotStore } from "./slot_store.ts";
 export type StoredValue = ByteView | null;
 
 /**
- * Bytes an entry costs outside its record, counted against the cache's bound, and still held once the
- * entry has left its slot (until a new entry takes the slot): per slot, the cache's
+ * Bytes an entry costs outside its record, counted against the cache's bound: per slot, the cache's
  * links and expiry (16), this store's hash, length and generation (12), the record's position (8), the
  * index (5.3 to 10.7: 11), and an eviction policy's own state (up to 16: W-TinyLFU's meta and entry
  * time, 8, its sketch, 2 to 4, its two ghost lists of a sixteenth of the slots each, 18 to 36 bytes a
@@ -72,10 +71,9 @@ export function segmentBytesFor(maxBytes: number): number {
  * object and no copy, and reads the record's current position each time, so cleaning may move it. Once
  * the entry is replaced, evicted or deleted the generation differs and the view refuses to read.
  *
- * An entry costs its record (header, key, value, rounded up to 4) and {@linkcode ENTRY_OVERHEAD}. What
- * the store holds beyond its entries' costs, {@linkcode ByteStore.garbageBytes} (records freed and not yet
- * reclaimed, and the per-slot state of slots emptied since they were last used), the cache counts against
- * its bound too, and it asks {@linkcode ByteStore.reclaim} before it evicts. So the cache's byte bound
+ * An entry costs its record (header, key, value, rounded up to 4) and {@linkcode ENTRY_OVERHEAD}. The
+ * log's garbage, {@linkcode ByteStore.garbageBytes} (records freed and not yet reclaimed), the cache counts
+ * against its bound too, and it asks {@linkcode ByteStore.reclaim} before it evicts. So the cache's byte bound
  * bounds the memory of the store (give or take three segments), from the first fill on: a fill holds as
  * many entries as the bound allows, and churn evicts entries as it turns records into garbage instead of
  * growing the memory.
@@ -103,8 +101,6 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
   #lastKey = "";
   #lastHash = 0;
   #lastLength = 0;
-  /** The highest slot an entry has taken since the store was made or cleared. */
-  #topSlot = 0;
   /** Encoded non-ASCII keys, and a key being rewritten with its entry's new value. */
   #scratch = new Uint8Array(256);
   readonly #number = new Float64Array(1);
@@ -136,12 +132,13 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
   }
 
   /**
-   * Bytes held that no entry's {@linkcode cost} counts: the log's garbage, and {@linkcode ENTRY_OVERHEAD}
-   * for each slot below the highest one used that holds no entry (its arrays, index place and policy
-   * state stay in memory for the next entry to take it).
+   * Bytes held that no entry's {@linkcode cost} counts: the log's garbage. The per-slot state of a slot
+   * whose entry left is not counted, though it stays in memory for the next entry to take the slot: an
+   * eviction then frees that much of the bound at once, so a cache evicts a few entries per write, not a
+   * segment's worth in one write whenever the log's oldest segment dies.
    */
   get garbageBytes(): number {
-    return this.#log.garbageBytes + (this.#topSlot - this.#index.count) * ENTRY_OVERHEAD;
+    return this.#log.garbageBytes;
   }
 
   /** Frees some of the log's garbage, when it holds more than its share (see {@linkcode SegmentLog.reclaim}). */
@@ -207,7 +204,6 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
   insert(slot: number, key: string, value: StoredValue, expiresAt: number): void {
     if (key !== this.#lastKey) this.#remember(key);
     this.#hashes[slot] = this.#lastHash;
-    if (slot > this.#topSlot) this.#topSlot = slot;
     // Moved on here too (no view of this slot's new entry exists yet), so the generations take their
     // memory as the cache fills, like the other per-entry arrays, and not at its first evictions.
     this.#generations[slot]++;
@@ -299,7 +295,6 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
   clear(_slots: number): void {
     this.#log.clear();
     this.#index.clear();
-    this.#topSlot = 0;
     this.#lengths.fill(0);
     const generations = this.#generations;
     for (let s = 0; s < generations.length; s++) generations[s]++;
