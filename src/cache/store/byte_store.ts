@@ -141,14 +141,14 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
     return this.#log.garbageBytes;
   }
 
-  /** Frees some of the log's garbage, when it holds more than its share (see {@linkcode SegmentLog.reclaim}). */
+  /** Frees some of the log's garbage when that is cheap enough (see {@linkcode SegmentLog.reclaim}). */
   reclaim(): boolean {
     return this.#log.reclaim();
   }
 
   /**
-   * What the store holds, in bytes: live records, the log's garbage, segments in use and spare, and the per-slot arrays
-   * and index (the arrays as allocated, including slots not yet used).
+   * What the store holds, in bytes: live records, the log's garbage, segments in use and spare, and the
+   * per-slot arrays and index (the arrays as allocated, including slots not yet used).
    */
   memory(): {
     records: number;
