@@ -98,6 +98,16 @@ Deno.test("TinyLfuCache growing an entry alone in its segment evicts others, not
   assert.equal(cache.size, 1);
 });
 
+Deno.test("TinyLfuCache growing an entry that loses every duel keeps it through all the evictions it needs", () => {
+  const cache = new TinyLfuCache<string>({ maxBytes: 20, sizeOf: (v) => v.length });
+  for (const k of ["a", "b", "c", "d", "e"]) cache.set(k, "123");
+  // Used more than e, the four others win every duel against it, so only its pin keeps it.
+  for (let i = 0; i < 3; i++) for (const k of ["a", "b", "c", "d"]) cache.get(k);
+  cache.set("e", "1234567890123"); // 14 bytes: three of the others, 4 bytes each, must go
+  assert.equal(cache.get("e"), "1234567890123");
+  assert.equal(cache.size, 2);
+});
+
 Deno.test("TinyLfuCache byte-bounded: grows its sketch with its slots, and clear starts afresh", () => {
   const cache = new TinyLfuCache<string>({ maxBytes: 50_000, sizeOf: (v) => v.length });
   for (let i = 0; i < 20_000; i++) {
