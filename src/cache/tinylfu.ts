@@ -384,7 +384,12 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     const after = links[at + NEXT];
     links[before * WORDS + NEXT] = after;
     links[after * WORDS + PREV] = before;
-    linkBefore(links, WORDS, slot, head);
+    // linkBefore written out: an imported function is loaded from its module cell at every call.
+    const newer = links[head * WORDS + PREV];
+    links[newer * WORDS + NEXT] = slot;
+    links[at + PREV] = newer;
+    links[at + NEXT] = head;
+    links[head * WORDS + PREV] = slot;
     heads[segment] = slot;
   }
 
