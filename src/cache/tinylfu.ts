@@ -175,6 +175,8 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   #pendingKey = "";
   /** The entry a `set` is overwriting, which must not be given up to make room for its own growth. */
   #pinned = 0;
+  /** With a fixed window: whether the key `set` is placing was already counted, before its duel. */
+  #counted = false;
   /** Per slot: its meta byte (see {@linkcode USES_SHIFT}), its key's hash, and its order into probation. */
   #meta: Uint8Array;
   #hashes: Int32Array;
@@ -297,6 +299,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     if (this.#queuedHits !== 0 || this.#runSlot !== 0) this.#applyHits();
     this.#pendingKey = key;
     this.#pinned = 0;
+    this.#counted = false;
     super.set(key, value, expiresAt);
   }
 
@@ -485,6 +488,11 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
       this.#pinned = this.#hits[this.#queuedHits - 1];
       this.#applyHits();
     }
+    // The reference W-TinyLFU counts every request before anything else, a miss before its duel too.
+    if (!this.#adaptive && this.#pinned === 0 && !this.#counted) {
+      this.#counted = true;
+      this.#sketch.increment(murmur3(this.#pendingKey) & HASH_MASK);
+    }
     const slot = this.#choose();
     if (slot !== this.#pinned) return slot;
     // Only when an overwrite grows an entry that is alone in its segment: give up the oldest other one.
@@ -547,7 +555,8 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
       }
     } else {
       this.#meta[slot] = WINDOW;
-      this.#sketch.increment(hash);
+      if (!this.#counted) this.#sketch.increment(hash);
+      this.#counted = false;
     }
     super.link(slot);
     this.#heads[WINDOW] = slot;
