@@ -57,6 +57,25 @@ export class LruCache<V> extends SlotCache<V> implements Cache<V> {
     links[NEXT] = slot;
   }
 
+  /** Links `slot` in as the newest entry; written out with constant offsets, as `touch`. */
+  protected override link(slot: number): void {
+    const links = this.links;
+    const newest = links[NEXT];
+    links[slot * WORDS + NEXT] = newest;
+    links[slot * WORDS + PREV] = 0;
+    links[newest * WORDS + PREV] = slot;
+    links[NEXT] = slot;
+  }
+
+  /** Takes `slot` out of the list, leaving its own links as they were. */
+  protected override unlink(slot: number): void {
+    const links = this.links;
+    const before = links[slot * WORDS + PREV];
+    const after = links[slot * WORDS + NEXT];
+    links[before * WORDS + NEXT] = after;
+    links[after * WORDS + PREV] = before;
+  }
+
   /** The oldest entry, at the back of the list. */
   protected victim(): number {
     return this.links[PREV];

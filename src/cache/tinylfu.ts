@@ -40,34 +40,39 @@ const PROTECTED = 2;
 /** The segment bits of a slot that holds no entry, so a queued hit for it is skipped. */
 const FREE = 3;
 /**
- * A slot's meta word: bits 0-1 its segment, 2-5 its uses since they were last handed to the sketch (at
- * most 15, as a sketch counter), 6-31 the top 26 bits of its key's hash (two keys that share all of
- * them share every sketch counter: with 22 bits, the pair or two of such keys in a trace of a few
- * thousand keys cost W-TinyLFU measurably). Keeping a resident entry's recent uses here means a hit never
- * touches the sketch, whose random access would cost a cache miss; they are handed over when the entry
- * leaves and, for every entry, just before the sketch halves, so the sketch ages them exactly as if each
- * use had been added at once.
+ * A slot's meta byte: bits 0-1 its segment, 2-5 its uses since they were last handed to the sketch (at
+ * most 15, as a sketch counter), and {@linkcode SAMPLED}. Keeping a resident entry's recent uses here
+ * means a hit never touches the sketch, whose random access would cost a cache miss; they are handed over
+ * when the entry leaves and, for every entry, just before the sketch halves, so the sketch ages them
+ * exactly as if each use had been added at once. A byte a slot, the bytes of all slots together are a
+ * small array that stays in the CPU's caches, so a hit's bookkeeping reads about the memory LRU's does.
  */
 const USES_SHIFT = 2;
-/**
- * Words per slot in the shared slot array: the two links, then the meta word (see {@linkcode USES_SHIFT})
- * and, for an entry in probation, the order in which it entered, to tell its oldest entries. Beside the
- * links, the meta word a hit reads lies in the cache line the hit already reads for them.
- */
-const WORDS = 4;
-const META = 2;
-const ENTERED = 3;
 const USES_MASK = 15 << USES_SHIFT;
+/** Meta bit: the key is one of the shadow's sample, so its hits take the slower path through the shadow. */
+const SAMPLED = 1 << 6;
+/**
+ * Words per slot in the shared slot array: the two links alone, as in LRU. Wider slots (the policy's
+ * words beside the links) made the array twice LRU's, which on a cache larger than the CPU's caches cost
+ * a hit more than everything else the policy does for it.
+ */
+const WORDS = 2;
+/**
+ * A key's hash as the sketch, the ghost lists and the sample see it: its top 26 bits (two keys that share
+ * all of them share every sketch counter; with 22 bits, the pair or two of such keys in a trace of a few
+ * thousand keys cost W-TinyLFU measurably).
+ */
 const HASH_SHIFT = 6;
 const HASH_MASK = -1 << HASH_SHIFT;
 /**
- * Hits queued before their bookkeeping (use count, segment move) is done together. Each is a few
- * likely cache misses; done in one loop, the misses of independent hits overlap, which makes `get` about
- * twice as fast on a cache larger than the CPU's caches. The queue is emptied before any eviction or
- * insertion, so entries end up in the order the requests came.
+ * Hits queued before their bookkeeping (use count, segment move) is done together. A hit itself only
+ * writes its slot into the queue, as cheap as LRU's move to the front; the bookkeeping's cache misses,
+ * done in one loop, overlap from one hit to the next, which makes `get` about twice as fast on a cache
+ * larger than the CPU's caches. The queue is emptied before any eviction or insertion, so entries end
+ * up in the order the requests came.
  */
 const HIT_QUEUE = 64;
-/** The most repeated hits one queued slot stands for. */
+/** The most repeated hits one run on an entry stands for, before its bookkeeping is done. */
 const MAX_REPEATS = 0xffff;
 
 /** The window's share at the start, and of the fixed configuration: W-TinyLFU's published 1%. */
@@ -124,7 +129,7 @@ export interface TinyLfuAdaptation {
  * A byte-bounded (and optionally entry-bounded) W-TinyLFU cache with per-entry absolute expiry and the
  * same semantics as {@linkcode LruCache} apart from which entry it evicts. The three segments lie end
  * to end in the shared slot list (window, probation, protected), each remembering where it starts, so
- * every operation is O(1) and an entry costs 8 bytes of arrays more than in LRU, plus the sketch's 2
+ * every operation is O(1) and an entry costs 9 bytes of arrays more than in LRU, plus the sketch's 2
  * and, in a cache of over 16,384 entries, a 64th of a shadow's `Map` entry, and two ghost lists'
  * `Map` entries for a 16th of the entries.
  *
@@ -140,7 +145,7 @@ export interface TinyLfuAdaptation {
  * ```
  */
 export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
-  /** The order of the last entry into probation (see {@linkcode ENTERED}). */
+  /** The order of the last entry into probation, to tell its oldest entries (see {@linkcode #probationHit}). */
   #probationSeq = 0;
   /** The newest slot of each segment, valid while its count is not 0. */
   readonly #heads = new Uint32Array(3);
@@ -149,9 +154,11 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   #sketch: FrequencySketch;
   /**
    * Uses counted toward the sketch's next halving (those that could still raise a count: an entry's
-   * first 15 between handovers), kept here because the uses themselves wait in the meta words.
+   * first 15 between handovers), kept here because the uses themselves wait in the meta bytes.
    */
   #additions = 0;
+  /** The sketch's `sampleSize`, kept here for the hit's bookkeeping. */
+  #ageAt: number;
   /** The window's target share of the entries. */
   #fraction: number;
   /** False for a fixed window: then every use goes straight to the sketch, as the reference W-TinyLFU. */
@@ -168,13 +175,27 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   #pendingKey = "";
   /** The entry a `set` is overwriting, which must not be given up to make room for its own growth. */
   #pinned = 0;
+  /** With a fixed window: whether the key `set` is placing was already counted, before its duel. */
+  #counted = false;
+  /** Per slot: its meta byte (see {@linkcode USES_SHIFT}), its key's hash, and its order into probation. */
+  #meta: Uint8Array;
+  #hashes: Int32Array;
+  #entered: Uint32Array;
+  /** The slots hit since the queue was last emptied, in order. */
   readonly #hits = new Uint32Array(HIT_QUEUE);
-  /** Per queued slot, the hits on it that came straight after the queued one (0 until its run ends). */
-  readonly #repeats = new Uint16Array(HIT_QUEUE);
-  /** The last queued slot (0 when the queue is empty), and the hits on it since it was queued. */
-  #tail = 0;
-  #tailRepeats = 0;
   #queuedHits = 0;
+  /**
+   * The bookkeeping's batch, which the queue's emptying does not end: a run of hits on one entry (its
+   * slot, and the hits after the first) counts as one entry of the batch and is applied once it ends, so
+   * a single hot key costs one move; a batch ends after 64 such runs, or before an eviction or insertion,
+   * and then counts its requests toward the comparison with the shadow.
+   */
+  #runSlot = 0;
+  #runRepeats = 0;
+  #batchRuns = 0;
+  #batchRequests = 0;
+  /** Whether a hit on an entry the shadow does not sample is only counted and moved (adaptive W-TinyLFU). */
+  #plainHits: boolean;
   #sampleRequests = 0;
   /** Requests between checks of the comparison: the capacity (never reached for a fixed window). */
   #sampleLength = Infinity;
@@ -246,7 +267,12 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     this.#maxEntries = options.maxEntries ?? Infinity;
     // With an entry bound the sketch is sized for it at once; without, for the slots, growing with them.
     this.#sketch = new FrequencySketch(this.#maxEntries === Infinity ? this.slots : this.#maxEntries);
+    this.#ageAt = this.#sketch.sampleSize;
     this.#wtinylfuShadow = new WTinyLfuShadow(this.#sketch, HASH_SHIFT);
+    this.#plainHits = this.#adaptive;
+    this.#meta = new Uint8Array(this.slots);
+    this.#hashes = new Int32Array(this.slots);
+    this.#entered = new Uint32Array(this.slots);
     this.#restart(this.slots);
   }
 
@@ -269,49 +295,105 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    * @throws {RangeError} When `sizeOf` returns a negative number or NaN.
    */
   override set(key: string, value: V, expiresAt = 0): void {
+    // Queued hits first: then the only one queued when the policy chooses a victim is this set's own.
+    if (this.#queuedHits !== 0 || this.#runSlot !== 0) this.#applyHits();
     this.#pendingKey = key;
     this.#pinned = 0;
+    this.#counted = false;
     super.set(key, value, expiresAt);
   }
 
-  /**
-   * Queues a use of `slot`, for {@linkcode #use} to apply with others or before the next eviction. A run
-   * of hits on one entry (a single hot key) takes one place in the queue and costs a compare and an
-   * increment per hit.
-   */
+  /** Queues a use of `slot`, for {@linkcode #drain} to apply with others or before the next eviction. */
   protected touch(slot: number): void {
-    this.#pinned = slot;
-    if (slot === this.#tail) {
-      if (++this.#tailRepeats === MAX_REPEATS) this.#applyHits();
-      return;
-    }
     const queued = this.#queuedHits;
-    if (this.#tailRepeats !== 0) {
-      this.#repeats[queued - 1] = this.#tailRepeats;
-      this.#tailRepeats = 0;
-    }
-    this.#tail = slot;
     this.#hits[queued] = slot;
-    if ((this.#queuedHits = queued + 1) === HIT_QUEUE) this.#applyHits();
+    if ((this.#queuedHits = queued + 1) === HIT_QUEUE) this.#drain();
   }
 
-  /** Applies the queued uses, skipping slots whose entry has left since. */
+  /** Applies every queued use and ends the batch, as before an eviction or an insertion. */
   #applyHits(): void {
+    this.#drain();
+    if (this.#runSlot !== 0) this.#apply(this.#runSlot, this.#runRepeats);
+    this.#runSlot = this.#runRepeats = this.#batchRuns = 0;
+    this.#endBatch();
+  }
+
+  /**
+   * Empties the queue: applies each run of hits on one entry once the next begins, and ends a batch
+   * after 64 runs (or a run of {@linkcode MAX_REPEATS}), keeping the last run open, since the next hit
+   * may extend it.
+   */
+  #drain(): void {
     const hits = this.#hits;
-    const repeats = this.#repeats;
     const count = this.#queuedHits;
-    if (this.#tailRepeats !== 0) repeats[count - 1] = this.#tailRepeats;
-    this.#queuedHits = this.#tail = this.#tailRepeats = 0;
-    let requests = count;
+    this.#queuedHits = 0;
+    let run = this.#runSlot;
+    let repeats = this.#runRepeats;
+    let runs = this.#batchRuns;
+    this.#batchRequests += count;
     for (let i = 0; i < count; i++) {
-      this.#use(hits[i], 1);
-      if (repeats[i] !== 0) {
-        this.#use(hits[i], repeats[i]);
-        requests += repeats[i];
-        repeats[i] = 0;
+      const slot = hits[i];
+      if (slot === run) {
+        if (++repeats !== MAX_REPEATS) continue;
+      } else {
+        if (run !== 0) this.#apply(run, repeats);
+        run = slot;
+        repeats = 0;
+        if (++runs !== HIT_QUEUE) continue;
       }
+      // The batch ends here: the hits after this one count toward the next.
+      this.#apply(run, repeats);
+      run = repeats = runs = 0;
+      const later = count - 1 - i;
+      this.#batchRequests -= later;
+      this.#endBatch();
+      this.#batchRequests = later;
     }
+    this.#runSlot = run;
+    this.#runRepeats = repeats;
+    this.#batchRuns = runs;
+  }
+
+  /** Counts a finished batch's requests toward the comparison, checking it once a capacity's worth came. */
+  #endBatch(): void {
+    const requests = this.#batchRequests;
+    this.#batchRequests = 0;
     if ((this.#sampleRequests += requests) >= this.#sampleLength) this.#adapt();
+  }
+
+  /**
+   * Applies a run of hits on `slot`: the first, then `repeats` more. A single hit on an entry in the
+   * window or protected that the shadow does not sample, the common case, is counted and moved here.
+   */
+  #apply(slot: number, repeats: number): void {
+    const meta = this.#meta;
+    const m = meta[slot];
+    if (repeats !== 0 || !this.#plainHits || (m & (SAMPLED | 1)) !== 0) {
+      this.#use(slot, 1);
+      if (repeats !== 0) this.#use(slot, repeats);
+      return;
+    }
+    if ((m & USES_MASK) !== USES_MASK) {
+      meta[slot] = m + (1 << USES_SHIFT);
+      if (++this.#additions >= this.#ageAt) this.#age();
+    }
+    const segment = m & 3;
+    const heads = this.#heads;
+    const head = heads[segment];
+    if (head === slot) return;
+    const links = this.links;
+    const at = slot * WORDS;
+    const before = links[at + PREV];
+    const after = links[at + NEXT];
+    links[before * WORDS + NEXT] = after;
+    links[after * WORDS + PREV] = before;
+    // linkBefore written out: an imported function is loaded from its module cell at every call.
+    const newer = links[head * WORDS + PREV];
+    links[newer * WORDS + NEXT] = slot;
+    links[at + PREV] = newer;
+    links[at + NEXT] = head;
+    links[head * WORDS + PREV] = slot;
+    heads[segment] = slot;
   }
 
   /**
@@ -319,29 +401,26 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    * Repeats after the first change neither its place nor the shadow's (it is already the newest).
    */
   #use(slot: number, n: number): void {
-    const links = this.links;
-    const at = slot * WORDS;
-    const meta = links[at + META];
+    const meta = this.#meta[slot];
     // A slot freed and reused by another key meanwhile is counted for that key: a rare, harmless error.
     if ((meta & 3) === FREE) return;
     const segment = meta & 3;
+    const hash = this.#hashes[slot];
     if (!this.#adaptive) {
-      for (let i = 0; i < n; i++) this.#sketch.increment(meta & HASH_MASK);
+      for (let i = 0; i < n; i++) this.#sketch.increment(hash);
     } else {
-      const sampled = (meta & this.#shadowMask) === 0;
+      const sampled = (meta & SAMPLED) !== 0;
       // A sampled key is replayed through the shadow; repeats hit in both, no disagreement to count.
-      if (sampled && n === 1) this.#compare(meta & HASH_MASK, true);
+      if (sampled && n === 1) this.#compare(hash, true);
       if (sampled && this.#lruMode) {
         // The W-TinyLFU shadow duels on the sketch, so while it runs its keys' uses go there at once.
-        if (this.#sketch.add(meta & HASH_MASK, n) && (this.#additions += n) >= this.#sketch.sampleSize) {
-          this.#age();
-        }
+        if (this.#sketch.add(hash, n) && (this.#additions += n) >= this.#ageAt) this.#age();
       } else {
         const prior = (meta & USES_MASK) >>> USES_SHIFT;
         if (prior < 15) {
           const uses = prior + n < 15 ? prior + n : 15;
-          links[at + META] = (meta & ~USES_MASK) | (uses << USES_SHIFT);
-          if ((this.#additions += uses - prior) >= this.#sketch.sampleSize) this.#age();
+          this.#meta[slot] = (meta & ~USES_MASK) | (uses << USES_SHIFT);
+          if ((this.#additions += uses - prior) >= this.#ageAt) this.#age();
         }
       }
     }
@@ -364,6 +443,8 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     // To the front of its own segment: not its head, so the head stays and no count changes.
     const head = this.#heads[segment];
     if (head === slot) return;
+    const links = this.links;
+    const at = slot * WORDS;
     const before = links[at + PREV];
     const after = links[at + NEXT];
     links[before * WORDS + NEXT] = after;
@@ -384,13 +465,14 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
 
   /** Hands every resident entry's recent uses to the sketch, as if each had been added at once. */
   #handOver(): void {
-    const links = this.links;
+    const meta = this.#meta;
+    const hashes = this.#hashes;
     const sketch = this.#sketch;
-    for (let at = WORDS + META; at < links.length; at += WORDS) {
-      const m = links[at];
+    for (let slot = 1; slot < meta.length; slot++) {
+      const m = meta[slot];
       if ((m & USES_MASK) !== 0 && (m & 3) !== FREE) {
-        sketch.add(m & HASH_MASK, (m & USES_MASK) >>> USES_SHIFT);
-        links[at] = m & ~USES_MASK;
+        sketch.add(hashes[slot], (m & USES_MASK) >>> USES_SHIFT);
+        meta[slot] = m & ~USES_MASK;
       }
     }
   }
@@ -401,7 +483,16 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    * window grows at main's expense.
    */
   protected victim(): number {
-    if (this.#queuedHits !== 0) this.#applyHits();
+    // `set` emptied the queue, so a slot queued now is the entry it is overwriting (see below).
+    if (this.#queuedHits !== 0) {
+      this.#pinned = this.#hits[this.#queuedHits - 1];
+      this.#applyHits();
+    }
+    // The reference W-TinyLFU counts every request before anything else, a miss before its duel too.
+    if (!this.#adaptive && this.#pinned === 0 && !this.#counted) {
+      this.#counted = true;
+      this.#sketch.increment(murmur3(this.#pendingKey) & HASH_MASK);
+    }
     const slot = this.#choose();
     if (slot !== this.#pinned) return slot;
     // Only when an overwrite grows an entry that is alone in its segment: give up the oldest other one.
@@ -440,7 +531,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   /** Remembers that `slot`'s entry is given up from the part `ghosts` follows, and returns it. */
   #lost(ghosts: GhostList, slot: number): number {
     if (this.#adaptive) {
-      ghosts.add(this.links[slot * WORDS + META] >>> HASH_SHIFT, this.#ghostLength);
+      ghosts.add(this.#hashes[slot] >>> HASH_SHIFT, this.#ghostLength);
     }
     return slot;
   }
@@ -448,23 +539,24 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   /** Links a new entry in at the front of the window, overflowing the window's oldest into probation. */
   protected override link(slot: number): void {
     // Queued hits first, so every entry's place is as if each hit had been applied at once.
-    if (this.#queuedHits !== 0) this.#applyHits();
+    if (this.#queuedHits !== 0 || this.#runSlot !== 0) this.#applyHits();
     const hash = murmur3(this.#pendingKey) & HASH_MASK;
-    const at = slot * WORDS + META;
+    this.#hashes[slot] = hash;
     if (this.#adaptive) {
       this.#ghostHit(hash >>> HASH_SHIFT);
       if ((hash & this.#shadowMask) === 0) {
         this.#sampledResident++;
         this.#compare(hash, false);
-        this.links[at] = hash | WINDOW;
-        if (this.#sketch.add(hash, 1) && ++this.#additions >= this.#sketch.sampleSize) this.#age();
+        this.#meta[slot] = SAMPLED | WINDOW;
+        if (this.#sketch.add(hash, 1) && ++this.#additions >= this.#ageAt) this.#age();
       } else {
-        this.links[at] = hash | (1 << USES_SHIFT) | WINDOW;
-        if (++this.#additions >= this.#sketch.sampleSize) this.#age();
+        this.#meta[slot] = (1 << USES_SHIFT) | WINDOW;
+        if (++this.#additions >= this.#ageAt) this.#age();
       }
     } else {
-      this.links[at] = hash | WINDOW;
-      this.#sketch.increment(hash);
+      this.#meta[slot] = WINDOW;
+      if (!this.#counted) this.#sketch.increment(hash);
+      this.#counted = false;
     }
     super.link(slot);
     this.#heads[WINDOW] = slot;
@@ -476,16 +568,16 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
 
   /** Unlinks a leaving entry, handing its recent uses to the sketch so they count if it comes back. */
   protected override unlink(slot: number): void {
-    const meta = this.links[slot * WORDS + META];
-    if ((meta & USES_MASK) !== 0) this.#sketch.add(meta & HASH_MASK, (meta & USES_MASK) >>> USES_SHIFT);
-    if (this.#adaptive && (meta & this.#shadowMask) === 0) this.#sampledResident--;
+    const meta = this.#meta[slot];
+    if ((meta & USES_MASK) !== 0) this.#sketch.add(this.#hashes[slot], (meta & USES_MASK) >>> USES_SHIFT);
+    if (this.#adaptive && (meta & SAMPLED) !== 0) this.#sampledResident--;
     this.#detach(slot);
-    this.links[slot * WORDS + META] = (meta & ~USES_MASK) | FREE;
+    this.#meta[slot] = (meta & ~USES_MASK) | FREE;
   }
 
   /** Takes `slot` out of its segment, handing the segment's start on when it was the first. */
   #detach(slot: number): void {
-    const segment = this.links[slot * WORDS + META] & 3;
+    const segment = this.#meta[slot] & 3;
     if (this.#heads[segment] === slot) this.#heads[segment] = this.links[slot * WORDS + NEXT];
     this.#counts[segment]--;
     super.unlink(slot);
@@ -493,26 +585,35 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
 
   /** Uses of a resident entry's key: the sketch's count plus the entry's uses not yet handed to it. */
   #frequency(slot: number): number {
-    const meta = this.links[slot * WORDS + META];
-    const count = this.#sketch.frequency(meta & HASH_MASK) + ((meta & USES_MASK) >>> USES_SHIFT);
+    const uses = (this.#meta[slot] & USES_MASK) >>> USES_SHIFT;
+    const count = this.#sketch.frequency(this.#hashes[slot]) + uses;
     return count < 15 ? count : 15;
   }
 
   protected override resized(slots: number, cleared: boolean): void {
-    // The meta words grow, or are zeroed, with the links they lie among.
+    const meta = new Uint8Array(slots);
+    const hashes = new Int32Array(slots);
+    const entered = new Uint32Array(slots);
     if (cleared) {
       this.#counts.fill(0);
-      this.#queuedHits = this.#tail = this.#tailRepeats = 0;
-      this.#repeats.fill(0);
+      this.#queuedHits = this.#runSlot = this.#runRepeats = 0;
+      this.#batchRuns = this.#batchRequests = 0;
+    } else {
+      meta.set(this.#meta);
+      hashes.set(this.#hashes);
+      entered.set(this.#entered);
     }
+    this.#meta = meta;
+    this.#hashes = hashes;
+    this.#entered = entered;
     // Without an entry bound the sketch grows with the slots; it starts afresh, which costs little
     // since growth doubles and so happens a few times in a cache's life.
     if (this.#maxEntries === Infinity || cleared) {
       this.#sketch = new FrequencySketch(this.#maxEntries === Infinity ? slots : this.#maxEntries);
+      this.#ageAt = this.#sketch.sampleSize;
       this.#wtinylfuShadow.sketch = this.#sketch;
       this.#additions = 0;
-      const links = this.links;
-      for (let at = WORDS + META; at < links.length; at += WORDS) links[at] &= ~USES_MASK;
+      for (let slot = 1; slot < slots; slot++) meta[slot] &= ~USES_MASK;
       this.#restart(slots);
     }
   }
@@ -532,8 +633,13 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     const bits = Math.max(0, Math.min(SHADOW_MAX_BITS, Math.floor(Math.log2(entries / SHADOW_MIN_ENTRIES))));
     this.#shadowMask = ((1 << bits) - 1) << HASH_SHIFT;
     this.#sampledResident = 0;
+    const meta = this.#meta;
+    const hashes = this.#hashes;
     for (let slot = this.nextOf(0); slot !== 0; slot = this.nextOf(slot)) {
-      if ((this.links[slot * WORDS + META] & this.#shadowMask) === 0) this.#sampledResident++;
+      if ((hashes[slot] & this.#shadowMask) === 0) {
+        meta[slot] |= SAMPLED;
+        this.#sampledResident++;
+      } else meta[slot] &= ~SAMPLED;
     }
     this.#shadow.clear();
     this.#lastShadowKey = -1;
@@ -660,6 +766,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     this.#settlePeriods = Math.min(MAX_SETTLE_PERIODS, 2 * this.#settlePeriods);
     if (!this.#lruMode) {
       this.#lruMode = true;
+      this.#plainHits = false;
       // The W-TinyLFU shadow reads the sketch: give it the uses the entries still hold.
       this.#handOver();
       this.#leftFraction = this.#fraction;
@@ -667,6 +774,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
       return;
     }
     this.#lruMode = false;
+    this.#plainHits = true;
     this.#fraction = this.#leftFraction;
     this.#balance = 0;
     this.#shadow.clear();
@@ -689,12 +797,11 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   /** Moves a linked `slot` to the front of `segment`. */
   #moveTo(segment: number, slot: number): void {
     this.#detach(slot);
-    const links = this.links;
-    linkBefore(links, WORDS, slot, this.#start(segment));
-    links[slot * WORDS + META] = (links[slot * WORDS + META] & ~3) | segment;
+    linkBefore(this.links, WORDS, slot, this.#start(segment));
+    this.#meta[slot] = (this.#meta[slot] & ~3) | segment;
     this.#heads[segment] = slot;
     this.#counts[segment]++;
-    if (segment === PROBATION) links[slot * WORDS + ENTERED] = ++this.#probationSeq;
+    if (segment === PROBATION) this.#entered[slot] = ++this.#probationSeq;
   }
 
   /**
@@ -706,8 +813,8 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    */
   #probationHit(slot: number): void {
     const oldest = this.#oldest(PROBATION);
-    const links = this.links;
-    if (links[slot * WORDS + ENTERED] - links[oldest * WORDS + ENTERED] < this.#ghostLength) this.#tally(-1);
+    const entered = this.#entered;
+    if (entered[slot] - entered[oldest] < this.#ghostLength) this.#tally(-1);
   }
 }
 

@@ -5,6 +5,8 @@ import { GhostList } from "../../src/cache/_ghost_list.ts";
 import { WTinyLfuShadow } from "../../src/cache/_wtinylfu_shadow.ts";
 import { LruShadow } from "../../src/cache/_lru_shadow.ts";
 import { random } from "./_random.ts";
+import { FrequencySketch } from "../../src/cache/_frequency_sketch.ts";
+import { murmur3 } from "../../src/cache/_hash.ts";
 
 function entries(maxEntries: number, onEvict?: (key: string) => void) {
   return new TinyLfuCache<true>({ maxEntries, maxBytes: 1e9, sizeOf: () => 1, onEvict });
@@ -96,6 +98,16 @@ Deno.test("TinyLfuCache growing an entry alone in its segment evicts others, not
   cache.set("c", "12345678"); // c is the whole window
   assert.equal(cache.get("c"), "12345678");
   assert.equal(cache.size, 1);
+});
+
+Deno.test("TinyLfuCache growing an entry that loses every duel keeps it through all the evictions it needs", () => {
+  const cache = new TinyLfuCache<string>({ maxBytes: 20, sizeOf: (v) => v.length });
+  for (const k of ["a", "b", "c", "d", "e"]) cache.set(k, "123");
+  // Used more than e, the four others win every duel against it, so only its pin keeps it.
+  for (let i = 0; i < 3; i++) for (const k of ["a", "b", "c", "d"]) cache.get(k);
+  cache.set("e", "1234567890123"); // 14 bytes: three of the others, 4 bytes each, must go
+  assert.equal(cache.get("e"), "1234567890123");
+  assert.equal(cache.size, 2);
 });
 
 Deno.test("TinyLfuCache byte-bounded: grows its sketch with its slots, and clear starts afresh", () => {
@@ -267,4 +279,55 @@ Deno.test("TinyLfuCache switched to LRU keeps the entries used last, even those 
   for (let i = 0; i < 100; i++) cache.set(`b:${i}`, true);
   assert.deepEqual(survivors.filter((key) => cache.get(key) === undefined), []);
   for (let i = 0; i < 100; i++) assert.equal(cache.get(`a:${i}`), undefined, `a:${i}`);
+});
+
+/**
+ * W-TinyLFU 1% as ../shared/traces/README.md describes its reference, written as plainly as possible over
+ * arrays (index 0 the newest), on the same sketch and key hash as the cache.
+ */
+function referenceWTinyLfu(capacity: number): (key: string) => boolean {
+  const sketch = new FrequencySketch(capacity);
+  const hash = (key: string) => murmur3(key) & (-1 << 6);
+  const window: string[] = [], probation: string[] = [], prot: string[] = [];
+  const windowMax = Math.max(1, Math.round(0.01 * capacity));
+  const protectedMax = 0.8 * (capacity - windowMax);
+  const toFront = (list: string[], key: string) => list.unshift(...list.splice(list.indexOf(key), 1));
+  return (key) => {
+    sketch.increment(hash(key)); // every request, hit or miss, is counted first
+    if (window.includes(key)) return toFront(window, key), true;
+    if (prot.includes(key)) return toFront(prot, key), true;
+    if (probation.includes(key)) {
+      probation.splice(probation.indexOf(key), 1);
+      prot.unshift(key);
+      if (prot.length > protectedMax) probation.unshift(prot.pop()!);
+      return true;
+    }
+    window.unshift(key);
+    if (window.length <= windowMax) return false;
+    const candidate = window.pop()!;
+    if (probation.length + prot.length < capacity - windowMax) probation.unshift(candidate);
+    else {
+      const rivals = probation.length !== 0 ? probation : prot;
+      if (sketch.frequency(hash(candidate)) > sketch.frequency(hash(rivals.at(-1)!))) {
+        rivals.pop();
+        probation.unshift(candidate);
+      }
+    }
+    return false;
+  };
+}
+
+Deno.test("FixedTinyLfuCache hits and misses exactly as the README's reference W-TinyLFU 1% on random requests", () => {
+  for (const capacity of [20, 150]) {
+    const rand = random(capacity);
+    const cache = new FixedTinyLfuCache<true>({ maxEntries: capacity, maxBytes: 1e9, sizeOf: () => 1 });
+    const reference = referenceWTinyLfu(capacity);
+    for (let i = 0; i < 20_000; i++) {
+      // Skewed popularity over four times the capacity, so duels are won and lost and the sketch halves.
+      const key = `k${Math.floor(4 * capacity * rand() ** 2)}`;
+      const hit = cache.get(key) !== undefined;
+      if (!hit) cache.set(key, true);
+      assert.equal(hit, reference(key), `request ${i} (${key}) at capacity ${capacity}`);
+    }
+  }
 });
