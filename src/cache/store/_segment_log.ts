@@ -24,7 +24,7 @@ const MAX_CLEANINGS = 16;
 
 /**
  * Bytes a record of `payload` bytes takes: header and payload, rounded up to 4 so every header's words
- * are aligned (the header is read as 32-bit words; an expiry kept in the payload is copied byte by byte).
+ * are aligned (the header, and an expiry kept at the payload's start, are read as 32-bit words).
  *
  * @param payload The payload's length.
  * @returns The record's length.
@@ -164,6 +164,11 @@ export class SegmentLog {
   /** The segment bytes that hold `slot`'s record. */
   bytesOf(slot: number): Uint8Array<ArrayBuffer> {
     return this.#buffers[this.#segs[slot]]!;
+  }
+
+  /** The same segment as {@linkcode bytesOf}, as 32-bit words (a record starts on a word). */
+  wordsOf(slot: number): Uint32Array {
+    return this.#words[this.#segs[slot]]!;
   }
 
   /** Where `slot`'s record starts in {@linkcode bytesOf}. */

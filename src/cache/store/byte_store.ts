@@ -104,7 +104,7 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
   /** Encoded non-ASCII keys, and a key being rewritten with its entry's new value. */
   #scratch = new Uint8Array(256);
   readonly #number = new Float64Array(1);
-  readonly #numberBytes = new Uint8Array(this.#number.buffer);
+  readonly #numberWords = new Uint32Array(this.#number.buffer);
 
   /**
    * Makes an empty store.
@@ -325,7 +325,9 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
     let at = log.offsetOf(slot) + RECORD_HEADER;
     if (own) {
       this.#number[0] = source.expiresAt;
-      bytes.set(this.#numberBytes, at);
+      const words = log.wordsOf(slot);
+      words[at >>> 2] = this.#numberWords[0];
+      words[(at >>> 2) + 1] = this.#numberWords[1];
       at += 8;
     }
     if (key === undefined) bytes.set(this.#scratch.subarray(0, keyLength), at);
@@ -365,12 +367,16 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
     return this.#log.payloadOf(slot) - own - ((word & NULL_VALUE) !== 0 ? 0 : word & LENGTH_MASK);
   }
 
-  /** The value's own expiry, read byte by byte: cheaper than a subarray and a copy into the scratch. */
+  /**
+   * The value's own expiry (every value has one while stale-if-error is on): two word reads, since a
+   * record starts on a word but not always on 8 bytes. Byte by byte it cost a hit about 200 instructions.
+   */
   #ownExpiry(slot: number): number {
-    const at = this.#log.offsetOf(slot) + RECORD_HEADER;
-    const bytes = this.#log.bytesOf(slot);
-    const number = this.#numberBytes;
-    for (let i = 0; i < 8; i++) number[i] = bytes[at + i];
+    const words = this.#log.wordsOf(slot);
+    const at = (this.#log.offsetOf(slot) + RECORD_HEADER) >>> 2;
+    const pair = this.#numberWords;
+    pair[0] = words[at];
+    pair[1] = words[at + 1];
     return this.#number[0];
   }
 }
