@@ -18,6 +18,26 @@ function mixBlock(h: number, k: number): number {
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
+/** The UTF-8 length of the text {@linkcode murmur3} hashed last, which it counts on the way. */
+let hashedLength = 0;
+
+/**
+ * The UTF-8 byte length of the string last given to {@linkcode murmur3}: a lookup that needs both the
+ * hash and the length then walks the key once.
+ *
+ * @returns The byte count.
+ * @example
+ * ```ts
+ * import { lastHashedBytes, murmur3 } from "./_hash.ts";
+ *
+ * murmur3("né");
+ * lastHashedBytes(); // 3
+ * ```
+ */
+export function lastHashedBytes(): number {
+  return hashedLength;
+}
+
 /**
  * Hashes the UTF-8 encoding of `text` with MurmurHash3 x86_32; lone surrogates count as U+FFFD, as
  * `TextEncoder` encodes them.
@@ -93,6 +113,7 @@ export function murmur3(text: string, seed = 0): number {
     block = (block << 15) | (block >>> 17);
     h ^= Math.imul(block, C2);
   }
+  hashedLength = length;
   h ^= length;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);

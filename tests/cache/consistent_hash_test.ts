@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ConsistentHash, DEFAULT_REPLICAS } from "../../src/cache/consistent_hash.ts";
-import { murmur3 } from "../../src/cache/_hash.ts";
+import { lastHashedBytes, murmur3 } from "../../src/cache/_hash.ts";
 
 const NODES = Array.from({ length: 10 }, (_, i) => `10.0.0.${i + 1}:9999`);
 const KEYS = Array.from({ length: 100_000 }, (_, i) => `key-${i}`);
@@ -71,6 +71,8 @@ Deno.test("murmur3 hashes the same bytes as TextEncoder produces, surrogates inc
   }
   for (const text of samples) {
     assert.equal(murmur3(text, 7), referenceMurmur3(encoder.encode(text), 7), JSON.stringify(text));
+    // The byte store takes a key's length from the hash's walk: a wrong count would miss every such key.
+    assert.equal(lastHashedBytes(), encoder.encode(text).length, `length of ${JSON.stringify(text)}`);
   }
 });
 

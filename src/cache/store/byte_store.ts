@@ -5,8 +5,7 @@
  * @module
  */
 import { type ByteSource, ByteView } from "../byte_view.ts";
-import { murmur3 } from "../_hash.ts";
-import { keyBytes } from "../_key_bytes.ts";
+import { lastHashedBytes, murmur3 } from "../_hash.ts";
 import { arraysReplaced } from "./_collect.ts";
 import { KeyIndex } from "./_key_index.ts";
 import { reservedSlots, SlotReserve } from "./_reserve.ts";
@@ -172,7 +171,7 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
   /** The slot holding `key`, or 0. */
   find(key: string): number {
     const hash = murmur3(key);
-    const length = keyBytes(key);
+    const length = lastHashedBytes();
     this.#lastKey = key;
     this.#lastHash = hash;
     this.#lastLength = length;
@@ -304,7 +303,7 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
   #remember(key: string): void {
     this.#lastKey = key;
     this.#lastHash = murmur3(key);
-    this.#lastLength = keyBytes(key);
+    this.#lastLength = lastHashedBytes();
   }
 
   /** Appends the record of `slot`: its own expiry if any, the key (from `key`, or the scratch), the value. */
