@@ -361,7 +361,7 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
    * The hit path: `GET /_cache/<group>/<key>` answered from this node's caches, with no promise, no
    * routing table and no map walk for the counter. Most of a hit's CPU is spent in the kernel and in
    * Deno's HTTP layer, which a bare `Deno.serve` pays too. What each step adds, in instructions per hit
-   * (callgrind, docs/BENCHMARKS.md: about 3,300 in all above a bare server that reads the URL), and why
+   * (callgrind, docs/BENCHMARKS.md: about 2,900 in all above a bare server that reads the URL), and why
    * it stays:
    * - `req.method` and `req.url`: a call into Deno's HTTP layer for each, and a string; the URL names
    *   the group and key, so every server that routes pays them. Reads are open (no read token), so no
@@ -371,10 +371,11 @@ export function httpHandler(deps: HttpDeps): (req: Request) => Response | Promis
    *   request to the general path, which decodes it (keys that need escaping are rare and not hot).
    * - `groupIn` (the group's name compared in place, see above) and `keyProblem` (a length check): a
    *   user relies on both.
-   * - `getCached`: the store's lookup (the key's hash, the index probe and the key comparison, about
-   *   950), the value's own expiry (about 220: stale-if-error keeps values past it), one `Date.now()`
+   * - `getCached`: the store's lookup (the key's hash, which also counts its UTF-8 length, the index
+   *   probe and the key comparison, about 780), the value's own expiry and its `ByteView` (about 200
+   *   together: stale-if-error keeps values past their expiry, so each carries its own), one `Date.now()`
    *   (about 150, to know whether the value has expired), the policy's bookkeeping and the group's
-   *   `gets` and hit counters, and a `ByteView` of the value's bytes.
+   *   `gets` and hit counters.
    * - `hits.count++`: `distcache_requests_total{protocol="http",op="get",code="200"}`, read at scrape.
    * - the Response: a view of the value's bytes (about 410), which Deno copies, and a header record with
    *   a content type and the expiry (users read the expiry; a `Headers` object or a list of pairs cost
