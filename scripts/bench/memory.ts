@@ -12,7 +12,7 @@
  * Run with `deno task bench memory` (defaults: `--cache-mib 256 --churn-seconds 60 --sizes
  * 10,100,1024,65536`); the churn may be made longer and the sizes fewer, e.g. `deno task bench memory
  * --churn-seconds 600 --sizes 100 --plot docs/memory_churn600.svg`; the plot's path is relative to the
- * repository).
+ * repository, or absolute).
  * Every phase is bounded in time.
  * @module
  */
@@ -28,6 +28,12 @@ const WRK_CHUNK_S = 5;
 const TOKEN = "distcache-dev-token";
 const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;
+
+/** Where `--plot`'s file goes: a path relative to the repository, or an absolute one. */
+function plotPath(plot: string): string {
+  return plot.startsWith("/") ? plot : new URL(`../../${plot}`, import.meta.url).pathname;
+}
+
 /** The targets of the memory issue: RSS above the empty node within 1.3x cache_bytes, density vs Redis. */
 const BOUND = 1.3;
 const DENSITY_TARGET = 4.7e6;
@@ -78,7 +84,17 @@ function parseFlags(
         console.error(`--plot needs the path of an .svg file to write, got "${argv[i + 1]}"`);
         Deno.exit(2);
       }
-      out.plot = argv[++i];
+      // Relative to the repository, or absolute; its folder must exist, checked now rather than after a
+      // run that may take an hour.
+      const plot = argv[++i];
+      const path = plotPath(plot);
+      try {
+        if (!Deno.statSync(path.slice(0, path.lastIndexOf("/")) || "/").isDirectory) throw new Error();
+      } catch {
+        console.error(`--plot: the folder of "${plot}" does not exist`);
+        Deno.exit(2);
+      }
+      out.plot = plot;
     } else if (flag === "--sizes") {
       out.sizes = (argv[i + 1] ?? "").split(",").map(Number);
       if (!out.sizes.every((n) => Number.isInteger(n) && n > 0 && n <= 1 << 20)) {
@@ -477,5 +493,5 @@ console.log(
       rows.map((r) => `${label(r.size)} ${r.fillSeconds.toFixed(0)} s`).join(", ")
     }.`,
 );
-await Deno.writeTextFile(new URL(`../../${args.plot}`, import.meta.url), svg(rows));
+await Deno.writeTextFile(plotPath(args.plot), svg(rows));
 console.log(`\nPlot: ${args.plot}`);
