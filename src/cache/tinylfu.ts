@@ -377,7 +377,11 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
       meta[slot] = m + (1 << USES_SHIFT);
       if (++this.#additions >= this.#ageAt) this.#age();
     }
-    const segment = m & 3;
+    this.#toFront(m & 3, slot);
+  }
+
+  /** Moves `slot` to the front of `segment`, its own: the head changes, no count does. */
+  #toFront(segment: number, slot: number): void {
     const heads = this.#heads;
     const head = heads[segment];
     if (head === slot) return;
@@ -440,17 +444,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
       }
       return;
     }
-    // To the front of its own segment: not its head, so the head stays and no count changes.
-    const head = this.#heads[segment];
-    if (head === slot) return;
-    const links = this.links;
-    const at = slot * WORDS;
-    const before = links[at + PREV];
-    const after = links[at + NEXT];
-    links[before * WORDS + NEXT] = after;
-    links[after * WORDS + PREV] = before;
-    linkBefore(links, WORDS, slot, head);
-    this.#heads[segment] = slot;
+    this.#toFront(segment, slot);
   }
 
   /**
