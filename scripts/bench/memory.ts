@@ -488,10 +488,22 @@ const density = hundred ? hundred.entries / (hundred.fullRss / GIB) : NaN;
 console.log(
   `\nTargets: peak RSS above empty ≤ ${BOUND}x cache_bytes at every size: ${bounded ? "met" : "not met"}; ` +
     `after churn within ${LEAK_TARGET * 100}% of the first full fill: ${leak ? "met" : "not met"}; ` +
-    `100 B density ≥ ${DENSITY_TARGET / 1e6}M entries/GiB: ${(density / 1e6).toFixed(2)}M, ` +
-    `${density >= DENSITY_TARGET ? "met" : "not met"}. Fill times: ${
-      rows.map((r) => `${label(r.size)} ${r.fillSeconds.toFixed(0)} s`).join(", ")
-    }.`,
+    `100 B density ≥ ${DENSITY_TARGET / 1e6}M entries/GiB: ${
+      hundred === undefined
+        ? "not measured (no 100 B run)"
+        : `${(density / 1e6).toFixed(2)}M, ${density >= DENSITY_TARGET ? "met" : "not met"}`
+    }. Fill times: ${rows.map((r) => `${label(r.size)} ${r.fillSeconds.toFixed(0)} s`).join(", ")}.`,
 );
 await Deno.writeTextFile(plotPath(args.plot), svg(rows));
 console.log(`\nPlot: ${args.plot}`);
+// Like the other benchmarks, a missed target (or a size whose cache never filled) is a failed run.
+const missed = [
+  ...(bounded ? [] : ["peak RSS"]),
+  ...(leak ? [] : ["RSS after churn"]),
+  ...(hundred === undefined || density >= DENSITY_TARGET ? [] : ["100 B density"]),
+  ...rows.filter((r) => !r.full).map((r) => `${label(r.size)} never filled`),
+];
+if (missed.length > 0) {
+  console.error(`targets missed: ${missed.join("; ")}`);
+  Deno.exitCode = 1;
+}
