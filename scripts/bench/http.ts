@@ -268,6 +268,13 @@ async function nodeAgainstBare(rows: string[][], notes: string[]): Promise<Uint8
   }
 }
 
+/** The shipped config/config.yml, checked to set the default policy (`tinylfu`) these runs compare. */
+async function shippedConfig(): Promise<string> {
+  const shipped = await Deno.readTextFile(new URL("../../config/config.yml", import.meta.url));
+  if (!/^\s+policy: tinylfu\b/m.test(shipped)) throw new Error("config/config.yml does not set tinylfu");
+  return shipped;
+}
+
 /**
  * Starts a node on the shipped configuration but `policy: lru`, checks it answers the hot key with the
  * same bytes, and loads it side by side with the shipped node (pinned like it).
@@ -278,10 +285,7 @@ async function againstLru(nodeUrl: string, nodePid: number, body: Uint8Array): P
   const dir = await Deno.makeTempDir({ prefix: "distcache-bench-" });
   try {
     const config = `${dir}/config.yml`;
-    const shipped = await Deno.readTextFile(new URL("../../config/config.yml", import.meta.url));
-    const lru = shipped.replace(/^(\s+policy:) tinylfu\b/m, "$1 lru");
-    if (lru === shipped) throw new Error("config/config.yml does not set tinylfu");
-    await Deno.writeTextFile(config, lru);
+    await Deno.writeTextFile(config, (await shippedConfig()).replace(/^(\s+policy:) tinylfu\b/m, "$1 lru"));
     const node = await startNodeProcess({ args: ["--config", config] });
     try {
       const url = `${node.http}${KEY_PATH}`;
@@ -368,8 +372,7 @@ async function fill(port: number, group: string, count: number, value: Uint8Arra
 async function hitCostByKeys(value: Uint8Array, rows: string[][], notes: string[]): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "distcache-bench-" });
   const config = `${dir}/config.yml`;
-  const shipped = await Deno.readTextFile(new URL("../../config/config.yml", import.meta.url));
-  if (!/^\s+policy: tinylfu\b/m.test(shipped)) throw new Error("config/config.yml does not set tinylfu");
+  const shipped = await shippedConfig();
   // The shipped configuration with the peer token set and a group large enough for a million keys.
   await Deno.writeTextFile(
     config,
