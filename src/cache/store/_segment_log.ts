@@ -10,6 +10,15 @@ export const RECORD_HEADER = 8;
 import { SlotReserve } from "./_reserve.ts";
 
 /**
+ * Words per slot in {@linkcode SegmentLog.slotWords}: the segment and the offset of the slot's record,
+ * then two words the log's owner keeps there, so that a lookup finds a slot's record and the owner's
+ * state for it in one cache line, not one per array (a 16-byte slot never straddles a 64-byte line).
+ */
+export const SLOT_WORDS = 4;
+/** The first of the owner's words in a slot of {@linkcode SegmentLog.slotWords}. */
+export const OWNER_WORD = 2;
+
+/**
  * Garbage the log may hold, as a share of its live record bytes (1 / 2^4): past it, a new segment is
  * opened only after cleaning one, and {@linkcode SegmentLog.reclaim} cleans. The garbage counts against
  * the cache's bound, so a larger share leaves fewer entries once the cache churns, and cleans less often:
@@ -71,9 +80,8 @@ export class SegmentLog {
   readonly segmentBytes: number;
   /** Records larger than this get a segment of their own. */
   readonly largeBytes: number;
-  /** Per slot: the segment and offset of its record. */
-  #segs: Uint32Array;
-  #offs: Uint32Array;
+  /** Per slot, {@linkcode SLOT_WORDS} words: the segment and offset of its record, then its owner's. */
+  #slots: Uint32Array;
   readonly #reserve: SlotReserve | undefined;
   readonly #garbageShift: number;
   /** Per segment id (undefined: id free): its bytes, the same as words, its write end and live bytes. */
@@ -108,9 +116,8 @@ export class SegmentLog {
     this.segmentBytes = segmentBytes;
     this.largeBytes = segmentBytes >>> 2;
     this.#garbageShift = garbageShift;
-    this.#reserve = reserved > slots ? new SlotReserve(reserved, [4, 4]) : undefined;
-    this.#segs = this.#reserve?.uint32(0, slots) ?? new Uint32Array(slots);
-    this.#offs = this.#reserve?.uint32(1, slots) ?? new Uint32Array(slots);
+    this.#reserve = reserved > slots ? new SlotReserve(reserved, [4 * SLOT_WORDS]) : undefined;
+    this.#slots = this.#reserve?.uint32(0, slots * SLOT_WORDS) ?? new Uint32Array(slots * SLOT_WORDS);
   }
 
   /** Bytes of the live records. */
@@ -144,41 +151,47 @@ export class SegmentLog {
     return { count: this.#cleanings, movedBytes: this.#movedBytes };
   }
 
-  /** Makes room for slots below `slots`, keeping the positions of those below the old count. */
+  /**
+   * Per slot, {@linkcode SLOT_WORDS} words from `slot * SLOT_WORDS`: the log's two, then two its owner
+   * may read and write as it likes (from {@linkcode OWNER_WORD}). A new array after a resize beyond the
+   * reserved slots, so an owner reads it again then.
+   */
+  get slotWords(): Uint32Array {
+    return this.#slots;
+  }
+
+  /** Makes room for slots below `slots`, keeping the words of those below the old count. */
   resize(slots: number): void {
-    if (slots <= this.#segs.length) return;
+    if (slots * SLOT_WORDS <= this.#slots.length) return;
     const reserve = this.#reserve;
     if (reserve !== undefined && slots <= reserve.slots) {
-      this.#segs = reserve.uint32(0, slots);
-      this.#offs = reserve.uint32(1, slots);
+      this.#slots = reserve.uint32(0, slots * SLOT_WORDS);
       return;
     }
-    const segs = new Uint32Array(slots);
-    segs.set(this.#segs);
-    this.#segs = segs;
-    const offs = new Uint32Array(slots);
-    offs.set(this.#offs);
-    this.#offs = offs;
+    const words = new Uint32Array(slots * SLOT_WORDS);
+    words.set(this.#slots);
+    this.#slots = words;
   }
 
   /** The segment bytes that hold `slot`'s record. */
   bytesOf(slot: number): Uint8Array<ArrayBuffer> {
-    return this.#buffers[this.#segs[slot]]!;
+    return this.#buffers[this.#slots[slot * SLOT_WORDS]]!;
   }
 
   /** The same segment as {@linkcode bytesOf}, as 32-bit words (a record starts on a word). */
   wordsOf(slot: number): Uint32Array {
-    return this.#words[this.#segs[slot]]!;
+    return this.#words[this.#slots[slot * SLOT_WORDS]]!;
   }
 
   /** Where `slot`'s record starts in {@linkcode bytesOf}. */
   offsetOf(slot: number): number {
-    return this.#offs[slot];
+    return this.#slots[slot * SLOT_WORDS + 1];
   }
 
   /** The payload length of `slot`'s record. */
   payloadOf(slot: number): number {
-    return this.#words[this.#segs[slot]]![(this.#offs[slot] >>> 2) + 1];
+    const at = slot * SLOT_WORDS;
+    return this.#words[this.#slots[at]]![(this.#slots[at + 1] >>> 2) + 1];
   }
 
   /**
@@ -204,14 +217,14 @@ export class SegmentLog {
     const words = this.#words[id]!;
     words[off >>> 2] = slot;
     words[(off >>> 2) + 1] = payload;
-    this.#segs[slot] = id;
-    this.#offs[slot] = off;
+    this.#slots[slot * SLOT_WORDS] = id;
+    this.#slots[slot * SLOT_WORDS + 1] = off;
   }
 
   /** Marks `slot`'s record dead; a segment left with no live record is reused at once. */
   free(slot: number): void {
-    const id = this.#segs[slot];
-    const off = this.#offs[slot];
+    const id = this.#slots[slot * SLOT_WORDS];
+    const off = this.#slots[slot * SLOT_WORDS + 1];
     const words = this.#words[id]!;
     const size = recordBytes(words[(off >>> 2) + 1]);
     words[off >>> 2] = 0;
@@ -294,20 +307,19 @@ export class SegmentLog {
     const words = this.#words[id]!;
     const bytes = this.#buffers[id]!;
     const end = this.#end[id];
-    const segs = this.#segs;
-    const offs = this.#offs;
+    const slots = this.#slots;
     for (let off = 0; off < end;) {
       const slot = words[off >>> 2];
       const size = recordBytes(words[(off >>> 2) + 1]);
-      if (slot !== 0 && segs[slot] === id && offs[slot] === off) {
+      if (slot !== 0 && slots[slot * SLOT_WORDS] === id && slots[slot * SLOT_WORDS + 1] === off) {
         let head = this.#head;
         if (head === -1 || this.#end[head] + size > this.segmentBytes) head = this.#openHead();
         const at = this.#end[head];
         copyRecord(words, bytes, off, this.#words[head]!, this.#buffers[head]!, at, size);
         this.#end[head] = at + size;
         this.#live[head] += size;
-        segs[slot] = head;
-        offs[slot] = at;
+        slots[slot * SLOT_WORDS] = head;
+        slots[slot * SLOT_WORDS + 1] = at;
         this.#movedBytes += size;
       }
       off += size;
@@ -323,16 +335,15 @@ export class SegmentLog {
     const words = this.#words[id]!;
     const bytes = this.#buffers[id]!;
     const end = this.#end[id];
-    const segs = this.#segs;
-    const offs = this.#offs;
+    const slots = this.#slots;
     let to = 0;
     for (let off = 0; off < end;) {
       const slot = words[off >>> 2];
       const size = recordBytes(words[(off >>> 2) + 1]);
-      if (slot !== 0 && segs[slot] === id && offs[slot] === off) {
+      if (slot !== 0 && slots[slot * SLOT_WORDS] === id && slots[slot * SLOT_WORDS + 1] === off) {
         if (to !== off) {
           bytes.copyWithin(to, off, off + size);
-          offs[slot] = to;
+          slots[slot * SLOT_WORDS + 1] = to;
           this.#movedBytes += size;
         }
         to += size;

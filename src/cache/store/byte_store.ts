@@ -9,7 +9,7 @@ import { lastHashedBytes, murmur3 } from "../_hash.ts";
 import { arraysReplaced } from "./_collect.ts";
 import { KeyIndex } from "./_key_index.ts";
 import { reservedSlots, SlotReserve } from "./_reserve.ts";
-import { RECORD_HEADER, recordBytes, SegmentLog } from "./_segment_log.ts";
+import { OWNER_WORD, RECORD_HEADER, recordBytes, SegmentLog, SLOT_WORDS } from "./_segment_log.ts";
 import type { SlotStore } from "./slot_store.ts";
 
 /** A cached value, or null for a remembered "the source has no such key". */
@@ -17,11 +17,11 @@ export type StoredValue = ByteView | null;
 
 /**
  * Bytes an entry costs outside its record, counted against the cache's bound: per slot, the cache's
- * links and expiry (16), this store's hash, length and generation (12), the record's position (8), the
- * index (5.3 to 10.7: 11), and an eviction policy's own state (up to 16: W-TinyLFU's meta and entry
- * time, 8, its sketch, 2 to 4, its two ghost lists of a sixteenth of the slots each, 18 to 36 bytes a
- * ghost in typed arrays, so 2.3 to 4.5, and its sampled shadow, under 1; LFU's count, 8). The entry's
- * size is not kept: it is worked out again from the record's length.
+ * links and expiry (16), this store's hash (4), the record's position, length word and generation side
+ * by side (16), the index (5.3 to 10.7: 11), and an eviction policy's own state (up to 16: W-TinyLFU's
+ * meta and entry time, 8, its sketch, 2 to 4, its two ghost lists of a sixteenth of the slots each, 18
+ * to 36 bytes a ghost in typed arrays, so 2.3 to 4.5, and its sampled shadow, under 1; LFU's count, 8).
+ * The entry's size is not kept: it is worked out again from the record's length.
  */
 export const ENTRY_OVERHEAD = 16 + 12 + 8 + 11 + 16;
 
@@ -35,6 +35,18 @@ const OWN_EXPIRY = 0x40000000;
 const LENGTH_MASK = 0x3fffffff;
 /** The largest value the length word holds. */
 const MAX_VALUE_BYTES = LENGTH_MASK;
+
+/**
+ * A slot's words in the log's {@linkcode SegmentLog.slotWords} (segment, offset, then this store's two:
+ * the length word and the generation), declared here rather than imported: V8 reads an imported binding
+ * through its module cell at every use.
+ */
+const WORDS = 4;
+const LENGTH = 2;
+const GENERATION = 3;
+if (WORDS !== SLOT_WORDS || LENGTH !== OWNER_WORD) {
+  throw new Error("ByteStore's slot layout is not the log's");
+}
 
 const MAX_SEGMENT = 1 << 20;
 const MIN_SEGMENT = 4096;
@@ -62,9 +74,10 @@ export function segmentBytesFor(maxBytes: number): number {
 
 /**
  * Keys and values (or null) as bytes. A record is the key's UTF-8 bytes and the value's bytes (plus the
- * value's own expiry when it differs from the entry's) in a {@linkcode SegmentLog}; per slot, typed
- * arrays hold the key's hash, the value's length and flags, and a generation that changes whenever the
- * slot's record is replaced or freed.
+ * value's own expiry when it differs from the entry's) in a {@linkcode SegmentLog}; per slot, beside
+ * the record's position in the log's slot words, this store keeps the value's length and flags and a
+ * generation that changes whenever the slot's record is replaced or freed, so a hit reads all it needs
+ * of the slot from one cache line. The key's hash, which only the index's upkeep reads, has its own array.
  *
  * A hit returns a view that borrows the record's bytes ({@linkcode ByteView.borrow}): it costs one small
  * object and no copy, and reads the record's current position each time, so cleaning may move it. Once
@@ -90,12 +103,15 @@ export function segmentBytesFor(maxBytes: number): number {
 export class ByteStore implements SlotStore<StoredValue>, ByteSource {
   readonly #log: SegmentLog;
   readonly #index = new KeyIndex();
-  /** Memory for the per-slot arrays of every slot the byte bound allows, when that is not too many. */
+  /** Memory for the hashes of every slot the byte bound allows, when that is not too many. */
   readonly #reserve: SlotReserve | undefined;
   #hashes: Uint32Array;
-  #lengths: Uint32Array;
-  /** Changes when a slot's record is written, replaced or freed, and never goes back, not even on clear. */
-  #generations: Uint32Array;
+  /**
+   * The log's slot words ({@linkcode WORDS} a slot): the record's position, then the value's length word
+   * at {@linkcode LENGTH} and at {@linkcode GENERATION} a number that changes when the slot's record is
+   * written, replaced or freed, and never goes back, not even on clear.
+   */
+  #slots: Uint32Array;
   /** The key `find` last looked up, its hash and UTF-8 length, for `cost` and `insert` right after. */
   #lastKey = "";
   #lastHash = 0;
@@ -113,11 +129,10 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
    */
   constructor(maxBytes: number, slots = 64) {
     const reserved = reservedSlots(maxBytes, LEAST_COST);
-    this.#reserve = reserved > slots ? new SlotReserve(reserved, [4, 4, 4]) : undefined;
+    this.#reserve = reserved > slots ? new SlotReserve(reserved, [4]) : undefined;
     this.#log = new SegmentLog(segmentBytesFor(maxBytes), slots, this.#reserve === undefined ? 0 : reserved);
     this.#hashes = this.#reserve?.uint32(0, slots) ?? new Uint32Array(slots);
-    this.#lengths = this.#reserve?.uint32(1, slots) ?? new Uint32Array(slots);
-    this.#generations = this.#reserve?.uint32(2, slots) ?? new Uint32Array(slots);
+    this.#slots = this.#log.slotWords;
   }
 
   /** The least an entry costs: an empty key with a null value. */
@@ -163,7 +178,7 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
       garbage: log.garbageBytes,
       segments: log.heldBytes,
       spare: log.spareBytes,
-      index: this.#index.bytes + this.#hashes.byteLength * 5,
+      index: this.#index.bytes + this.#hashes.byteLength + this.#slots.byteLength,
       cleanings: log.cleanings.count,
     };
   }
@@ -203,9 +218,8 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
   insert(slot: number, key: string, value: StoredValue, expiresAt: number): void {
     if (key !== this.#lastKey) this.#remember(key);
     this.#hashes[slot] = this.#lastHash;
-    // Moved on here too (no view of this slot's new entry exists yet), so the generations take their
-    // memory as the cache fills, like the other per-entry arrays, and not at its first evictions.
-    this.#generations[slot]++;
+    // Moved on at every write of the slot's record, as replace() and remove() do.
+    this.#slots[slot * WORDS + GENERATION]++;
     this.#write(slot, key, this.#lastLength, value, expiresAt);
     const table = this.#index.table;
     this.#index.insert(slot, this.#hashes);
@@ -221,7 +235,7 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
     const start = this.#keyStart(slot);
     this.#scratch.set(this.#log.bytesOf(slot).subarray(start, start + length));
     this.#log.free(slot);
-    this.#generations[slot]++;
+    this.#slots[slot * WORDS + GENERATION]++;
     this.#write(slot, undefined, length, owned, expiresAt);
     this.#lastKey = "";
   }
@@ -230,8 +244,9 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
   remove(slot: number): void {
     this.#index.remove(slot, this.#hashes);
     this.#log.free(slot);
-    this.#generations[slot]++;
-    this.#lengths[slot] = 0;
+    const at = slot * WORDS;
+    this.#slots[at + GENERATION]++;
+    this.#slots[at + LENGTH] = 0;
   }
 
   /** Decodes the key in `slot`. */
@@ -245,10 +260,11 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
    * the bytes are found again (a shift and three array reads) each time the view is read.
    */
   value(slot: number, expiresAt: number): StoredValue {
-    const word = this.#lengths[slot];
+    const at = slot * WORDS;
+    const word = this.#slots[at + LENGTH];
     if ((word & NULL_VALUE) !== 0) return null;
     const own = (word & OWN_EXPIRY) !== 0 ? this.#ownExpiry(slot) : expiresAt;
-    return ByteView.borrow(this, slot, this.#generations[slot], word & LENGTH_MASK, own);
+    return ByteView.borrow(this, slot, this.#slots[at + GENERATION], word & LENGTH_MASK, own);
   }
 
   /** The value in `slot` as a copy that outlives the entry. */
@@ -258,35 +274,32 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
 
   /** The value bytes of `slot` while its generation is still `generation`. */
   bytesOf(slot: number, generation: number): Uint8Array<ArrayBuffer> | undefined {
-    if (this.#generations[slot] !== generation) return undefined;
+    if (this.#slots[slot * WORDS + GENERATION] !== generation) return undefined;
     const start = this.#keyStart(slot) + this.#keyLength(slot);
     // The constructor, not subarray(), which looks up a species constructor first and costs several times more.
-    return new Uint8Array(this.#log.bytesOf(slot).buffer, start, this.#lengths[slot] & LENGTH_MASK);
+    return new Uint8Array(
+      this.#log.bytesOf(slot).buffer,
+      start,
+      this.#slots[slot * WORDS + LENGTH] & LENGTH_MASK,
+    );
   }
 
   /** Makes room for slots below `slots`: longer views of the reserved memory, or copies into new arrays. */
   resize(slots: number): void {
     if (slots <= this.#hashes.length) return;
     this.#log.resize(slots);
+    this.#slots = this.#log.slotWords;
     const reserve = this.#reserve;
     if (reserve !== undefined && slots <= reserve.slots) {
       this.#hashes = reserve.uint32(0, slots);
-      this.#lengths = reserve.uint32(1, slots);
-      this.#generations = reserve.uint32(2, slots);
       return;
     }
-    // This store's five arrays of 4 bytes a slot, and the cache's own (links and expiry: 16 bytes a
-    // slot), which it replaced just before calling.
+    // This store's hashes and slot words (20 bytes a slot), and the cache's own (links and expiry: 16
+    // bytes a slot), which it replaced just before calling.
     const replaced = this.#hashes.length * (20 + 16);
     const hashes = new Uint32Array(slots);
     hashes.set(this.#hashes);
     this.#hashes = hashes;
-    const lengths = new Uint32Array(slots);
-    lengths.set(this.#lengths);
-    this.#lengths = lengths;
-    const generations = new Uint32Array(slots);
-    generations.set(this.#generations);
-    this.#generations = generations;
     arraysReplaced(replaced);
   }
 
@@ -294,9 +307,11 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
   clear(_slots: number): void {
     this.#log.clear();
     this.#index.clear();
-    this.#lengths.fill(0);
-    const generations = this.#generations;
-    for (let s = 0; s < generations.length; s++) generations[s]++;
+    const words = this.#slots;
+    for (let at = 0; at < words.length; at += WORDS) {
+      words[at + LENGTH] = 0;
+      words[at + GENERATION]++;
+    }
     this.#lastKey = "";
   }
 
@@ -319,7 +334,7 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
     const own = source !== null && source.expiresAt !== expiresAt;
     const log = this.#log;
     log.append(slot, (own ? 8 : 0) + keyLength + valueLength);
-    this.#lengths[slot] = source === null ? NULL_VALUE : valueLength | (own ? OWN_EXPIRY : 0);
+    this.#slots[slot * WORDS + LENGTH] = source === null ? NULL_VALUE : valueLength | (own ? OWN_EXPIRY : 0);
     const bytes = log.bytesOf(slot);
     let at = log.offsetOf(slot) + RECORD_HEADER;
     if (own) {
@@ -339,7 +354,7 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
 
   /** Whether `slot` holds `key`, whose UTF-8 length is `length`. */
   #keyIs(slot: number, key: string, length: number): boolean {
-    const word = this.#lengths[slot];
+    const word = this.#slots[slot * WORDS + LENGTH];
     const log = this.#log;
     const own = (word & OWN_EXPIRY) !== 0 ? 8 : 0;
     const valueLength = (word & NULL_VALUE) !== 0 ? 0 : word & LENGTH_MASK;
@@ -357,11 +372,12 @@ export class ByteStore implements SlotStore<StoredValue>, ByteSource {
   }
 
   #keyStart(slot: number): number {
-    return this.#log.offsetOf(slot) + RECORD_HEADER + ((this.#lengths[slot] & OWN_EXPIRY) !== 0 ? 8 : 0);
+    return this.#log.offsetOf(slot) + RECORD_HEADER +
+      ((this.#slots[slot * WORDS + LENGTH] & OWN_EXPIRY) !== 0 ? 8 : 0);
   }
 
   #keyLength(slot: number): number {
-    const word = this.#lengths[slot];
+    const word = this.#slots[slot * WORDS + LENGTH];
     const own = (word & OWN_EXPIRY) !== 0 ? 8 : 0;
     return this.#log.payloadOf(slot) - own - ((word & NULL_VALUE) !== 0 ? 0 : word & LENGTH_MASK);
   }

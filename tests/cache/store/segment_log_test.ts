@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import {
   GARBAGE_SHIFT,
+  OWNER_WORD,
   RECORD_HEADER,
   recordBytes,
   SegmentLog,
+  SLOT_WORDS,
 } from "../../../src/cache/store/_segment_log.ts";
 import { random } from "../_random.ts";
 
@@ -89,6 +91,36 @@ Deno.test("SegmentLog: random appends and frees keep records apart and intact th
     for (const slot of live.keys()) log.free(slot);
     assert.equal(log.liveBytes, 0);
     assert.equal(log.heldBytes <= SEGMENT, true, "an empty log holds at most its head");
+  }
+});
+
+Deno.test("SegmentLog: the owner's slot words keep what it wrote through appends, cleanings and growth", () => {
+  // Reserved up to 300 slots, then grown past the reservation by copying.
+  const log = new SegmentLog(SEGMENT, 8, 300);
+  const rand = random(5);
+  const owned = (slot: number, word: number) => (slot * 1_000 + word) >>> 0;
+  const live = new Set<number>();
+  let slots = 8;
+  for (let step = 0; step < 5_000; step++) {
+    if (step % 500 === 0 && slots < 1_000) {
+      log.resize(slots * 2);
+      const words = log.slotWords;
+      for (let slot = slots; slot < slots * 2; slot++) {
+        for (let w = OWNER_WORD; w < SLOT_WORDS; w++) words[slot * SLOT_WORDS + w] = owned(slot, w);
+      }
+      slots *= 2;
+    }
+    const slot = 8 + Math.floor(rand() * (slots - 8));
+    if (live.has(slot)) log.free(slot);
+    log.append(slot, Math.floor(rand() * 200));
+    live.add(slot);
+  }
+  assert.ok(log.cleanings.count > 0, "the run never cleaned a segment");
+  const words = log.slotWords;
+  for (let slot = 8; slot < slots; slot++) {
+    for (let w = OWNER_WORD; w < SLOT_WORDS; w++) {
+      assert.equal(words[slot * SLOT_WORDS + w], owned(slot, w), `slot ${slot} word ${w}`);
+    }
   }
 });
 
