@@ -45,7 +45,10 @@ const WORDS = 4;
 const LENGTH = 2;
 const GENERATION = 3;
 if (WORDS !== SLOT_WORDS || LENGTH !== OWNER_WORD) {
-  throw new Error("ByteStore's slot layout is not the log's");
+  throw new Error(
+    `ByteStore expects the log's slot words ${WORDS} a slot, its own from word ${LENGTH}; ` +
+      `the log has ${SLOT_WORDS} a slot, the owner's from word ${OWNER_WORD}`,
+  );
 }
 
 const MAX_SEGMENT = 1 << 20;
