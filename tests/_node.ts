@@ -50,15 +50,20 @@ export interface NodeProcessOptions {
   caFile?: string;
   /** A client certificate and key (PEM files) for the readiness check, for a node that requires one. */
   clientCert?: { certFile: string; keyFile: string };
+  /** V8 flags in place of the start task's (`--v8-flags=...`), for a benchmark that compares them. */
+  v8Flags?: string;
 }
 
 /** Runs main.ts with the given flags, returning once /readyz answers 200. */
 export async function startNodeProcess(options: NodeProcessOptions = {}): Promise<NodeProcess> {
   const httpPort = options.httpPort ?? freePort();
   const grpcPort = options.grpcPort ?? freePort();
+  const permissions = options.v8Flags === undefined
+    ? NODE_PERMISSIONS
+    : [...NODE_PERMISSIONS.filter((flag) => !flag.startsWith("--v8-flags=")), options.v8Flags];
   const args = [
     "run",
-    ...NODE_PERMISSIONS,
+    ...permissions,
     MAIN,
     "--config",
     CONFIG,

@@ -10,7 +10,9 @@
  * Part 2: how a hit's cost grows with what is cached: 1, 10,000 and 1,000,000 keys PUT into a node, GETs
  * of random keys from a wrk Lua script (all hits), and the 100-key 80/20 mix of `deno task load`.
  * Target: 1M keys ≥ 0.85x the 1-key req/s. Also, side by side: the shipped `tinylfu` node against one
- * on `policy: lru`, target CPU per hot-key hit ≤ 1.05x. Exits non-zero when a target is missed.
+ * on `policy: lru`, target CPU per hot-key hit ≤ 1.05x; and against nodes on other V8 semi-space sizes
+ * (2 MiB and V8's default 16 MiB), no target, to show how the start task's size was chosen. Exits non-zero
+ * when a target is missed.
  * @module
  */
 import {
@@ -246,6 +248,18 @@ async function nodeAgainstBare(rows: string[][], notes: string[]): Promise<Uint8
                 check("tinylfu/lru CPU per hit", median(policy), TARGET_POLICY, false)
               }; the rounds: ${policy.map((r) => r.toFixed(2)).join(", ")}).`,
           );
+          for (const size of [2, 16]) {
+            const young = await againstSemiSpace(nodeUrl, node.pid, warm.body, size);
+            notes.push(
+              `V8's young generation: the shipped node (\`${SHIPPED_V8_FLAGS}\`) against the same node ` +
+                `with semi-spaces of ${size} MiB${size === 16 ? " (V8's default)" : ""}, hot key, side by ` +
+                `side the same way: CPU per hit ${spread(young.ratios)} (no target; the rounds: ${
+                  young.ratios.map((r) => r.toFixed(2)).join(", ")
+                }); RSS after the rounds ${young.rss[0].toFixed(1)} MiB against ${
+                  young.rss[1].toFixed(1)
+                } MiB.`,
+            );
+          }
           for (const pid of [node.pid, bare.pid, routing.pid]) await unpin(pid);
         }
       }
@@ -302,6 +316,53 @@ async function againstLru(nodeUrl: string, nodePid: number, body: Uint8Array): P
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** The start task's V8 flags, as every node here runs with them. */
+const SHIPPED_V8_FLAGS =
+  (JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url))).tasks
+    .start as string).split(" ").find((flag) => flag.startsWith("--v8-flags=")) ?? "";
+
+/** Resident memory of `pid` in MiB, from /proc. */
+async function rssMiB(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) / 1024;
+}
+
+/**
+ * Starts a node that differs from the shipped one only in V8's semi-space size (the young generation,
+ * where every request's garbage goes), checks it answers the hot key with the same bytes, and loads it
+ * side by side with the shipped node: how the choice of `--max-semi-space-size` trades a hit's CPU (a
+ * smaller young generation is collected more often, and each collection walks the node's roots) for
+ * memory.
+ *
+ * @returns The shipped node's CPU per hit over the other's, one per round, and both RSS afterwards.
+ */
+async function againstSemiSpace(
+  nodeUrl: string,
+  nodePid: number,
+  body: Uint8Array,
+  mib: number,
+): Promise<{ ratios: number[]; rss: [number, number] }> {
+  if (!/--max-semi-space-size=\d+/.test(SHIPPED_V8_FLAGS)) {
+    throw new Error(`the start task sets no --max-semi-space-size: ${SHIPPED_V8_FLAGS}`);
+  }
+  const v8Flags = SHIPPED_V8_FLAGS.replace(/--max-semi-space-size=\d+/, `--max-semi-space-size=${mib}`);
+  const node = await startNodeProcess({ v8Flags });
+  try {
+    const url = `${node.http}${KEY_PATH}`;
+    const same = await answer(url);
+    if (same.status !== 200 || same.body.length !== body.length || same.body.some((b, i) => b !== body[i])) {
+      throw new Error(
+        `the node with ${v8Flags} answers ${same.status} with other bytes than the shipped node`,
+      );
+    }
+    await pinning.server(node.pid);
+    const ratios = await sideBySide(nodeUrl, nodePid, url, node.pid);
+    return { ratios, rss: [await rssMiB(nodePid), await rssMiB(node.pid)] };
+  } finally {
+    await node.stop();
   }
 }
 
