@@ -9,7 +9,6 @@ import type { Cache, CacheOptions, CacheStats, EvictionReason } from "./policy.t
 import type { SlotStore } from "./store/slot_store.ts";
 import { ObjectStore } from "./store/object_store.ts";
 import { reservedSlots, SlotReserve } from "./store/_reserve.ts";
-import { linkBefore } from "./_slot_list.ts";
 
 /**
  * The slot list's layout (see `_slot_list.ts`), declared here rather than imported: V8 reads an imported
@@ -17,6 +16,8 @@ import { linkBefore } from "./_slot_list.ts";
  */
 const NEXT = 0;
 const PREV = 1;
+/** Words per slot in the links array: its two links (a constant, so no access reads it from the cache). */
+const WORDS = 2;
 
 /** Slots allocated before the first growth; byte-bounded caches cannot know their entry count ahead. */
 const INITIAL_SLOTS = 64;
@@ -29,9 +30,9 @@ const SWEEP_STEP = 2;
  * or bytes in slabs). Slot 0 is the sentinel of a circular doubly linked list: its `NEXT` link is the
  * newest entry and its `PREV` link the oldest, so linking and unlinking need no branches.
  *
- * A slot's two links and the words a policy keeps per slot lie side by side in one array
- * ({@linkcode SlotCache.links}, `words` per slot), so a hit that reads its links and its policy's word
- * touches one cache line for them, not one per array.
+ * A slot's two links lie side by side in one array ({@linkcode SlotCache.links}), so a move touches one
+ * cache line per slot; a policy keeps any state of its own per slot in arrays it sizes in
+ * {@linkcode SlotCache.resized}.
  *
  * `onEvict` runs synchronously, after the entry has left, in the middle of `get`, `set` or `delete`: it
  * may read this cache but must not write to it, since a `set` may still be placing its entry.
@@ -52,13 +53,10 @@ const SWEEP_STEP = 2;
  */
 export abstract class SlotCache<V> implements Cache<V> {
   /**
-   * Per slot, `words` words from `slot * words`: at {@linkcode NEXT} the link toward older entries (for a
-   * free slot, the next free slot instead), at {@linkcode PREV} the link toward newer ones, then the
-   * policy's own words.
+   * Per slot, two words from `slot * 2`: at {@linkcode NEXT} the link toward older entries (for a free
+   * slot, the next free slot instead), at {@linkcode PREV} the link toward newer ones.
    */
   protected links: Uint32Array;
-  /** Words per slot in {@linkcode SlotCache.links}: 2 for the links, plus the policy's own. */
-  protected readonly words: number;
 
   readonly #store: SlotStore<V>;
   #expires: Float64Array;
@@ -87,11 +85,9 @@ export abstract class SlotCache<V> implements Cache<V> {
    * Makes an empty cache.
    *
    * @param options Bounds, sizing, eviction callback and clock; see {@linkcode CacheOptions}.
-   * @param words Words per slot in {@linkcode SlotCache.links}: 2 for the links, more for a policy that
-   *   keeps words of its own per slot (an even count keeps every slot within one 64-byte line).
    * @throws {RangeError} When `maxBytes` is not positive or `maxEntries` is not a positive integer.
    */
-  constructor(options: CacheOptions<V>, words = 2) {
+  constructor(options: CacheOptions<V>) {
     const { maxBytes, maxEntries = Infinity, sizeOf, onEvict, now = Date.now, store } = options;
     if (typeof maxBytes !== "number" || !(maxBytes > 0)) {
       throw new RangeError(`maxBytes must be a positive number, got ${String(maxBytes)}`);
@@ -108,11 +104,7 @@ export abstract class SlotCache<V> implements Cache<V> {
     this.#onEvict = onEvict;
     this.#now = now;
     const reserved = reservedSlots(maxBytes, this.#store.leastCost, maxEntries);
-    if (!(Number.isInteger(words) && words >= 2)) {
-      throw new RangeError(`words must be at least 2, got ${words}`);
-    }
-    this.words = words;
-    this.#reserve = reserved > INITIAL_SLOTS ? new SlotReserve(reserved, [4 * words, 8]) : undefined;
+    this.#reserve = reserved > INITIAL_SLOTS ? new SlotReserve(reserved, [4 * WORDS, 8]) : undefined;
     const slots = Math.min(INITIAL_SLOTS, maxEntries + 1, reserved || Infinity);
     this.links = new Uint32Array(0);
     this.#expires = new Float64Array(0);
@@ -288,27 +280,31 @@ export abstract class SlotCache<V> implements Cache<V> {
 
   /** The entry just older than `slot` (the newest for the sentinel), or 0 for none. */
   protected nextOf(slot: number): number {
-    return this.links[slot * this.words + NEXT];
+    return this.links[slot * WORDS + NEXT];
   }
 
   /** The entry just newer than `slot` (the oldest for the sentinel), or 0 for none. */
   protected prevOf(slot: number): number {
-    return this.links[slot * this.words + PREV];
+    return this.links[slot * WORDS + PREV];
   }
 
   /** Links `slot` in as the newest entry. */
   protected link(slot: number): void {
-    linkBefore(this.links, this.words, slot, this.nextOf(0));
+    const links = this.links;
+    const newest = links[NEXT];
+    links[slot * WORDS + NEXT] = newest;
+    links[slot * WORDS + PREV] = 0;
+    links[newest * WORDS + PREV] = slot;
+    links[NEXT] = slot;
   }
 
   /** Takes `slot` out of the list, leaving its own links as they were. */
   protected unlink(slot: number): void {
     const links = this.links;
-    const words = this.words;
-    const before = links[slot * words + PREV];
-    const after = links[slot * words + NEXT];
-    links[before * words + NEXT] = after;
-    links[after * words + PREV] = before;
+    const before = links[slot * WORDS + PREV];
+    const after = links[slot * WORDS + NEXT];
+    links[before * WORDS + NEXT] = after;
+    links[after * WORDS + PREV] = before;
   }
 
   /**
@@ -336,7 +332,7 @@ export abstract class SlotCache<V> implements Cache<V> {
       this.#expiring--;
       this.#expires[slot] = 0;
     }
-    this.links[slot * this.words + NEXT] = this.#free;
+    this.links[slot * WORDS + NEXT] = this.#free;
     this.#free = slot;
     if (reason === "evicted") this.#evictions++;
     else if (reason === "expired") this.#expirations++;
@@ -374,11 +370,11 @@ export abstract class SlotCache<V> implements Cache<V> {
         this.links.fill(0);
         this.#expires.fill(0);
       }
-      this.links = reserve.uint32(0, slots * this.words);
+      this.links = reserve.uint32(0, slots * WORDS);
       this.#expires = reserve.float64(1, slots);
       return;
     }
-    const links = new Uint32Array(slots * this.words);
+    const links = new Uint32Array(slots * WORDS);
     const expires = new Float64Array(slots);
     if (keep) {
       links.set(this.links);

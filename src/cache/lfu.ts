@@ -54,7 +54,7 @@ export class LfuCache<V> extends SlotCache<V> implements Cache<V> {
     const at = higher ?? runs.get(count)!;
     this.unlink(slot);
     this.#counts[slot] = count + 1;
-    linkBefore(this.links, this.words, slot, at === slot ? this.nextOf(slot) : at);
+    linkBefore(this.links, slot, at === slot ? this.nextOf(slot) : at);
     runs.set(count + 1, slot);
     this.#pinned = slot;
   }
@@ -68,7 +68,7 @@ export class LfuCache<V> extends SlotCache<V> implements Cache<V> {
   /** Links a new entry in with one use, at the front of the run of single-use entries. */
   protected override link(slot: number): void {
     this.#counts[slot] = 1;
-    linkBefore(this.links, this.words, slot, this.#runs.get(1) ?? 0);
+    linkBefore(this.links, slot, this.#runs.get(1) ?? 0);
     this.#runs.set(1, slot);
   }
 

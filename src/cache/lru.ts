@@ -11,7 +11,7 @@ import { SlotCache } from "./_slot_cache.ts";
  */
 const NEXT = 0;
 const PREV = 1;
-/** Words per slot: the two links alone (the constructor fixes it, so the hit path need not read it). */
+/** Words per slot: the two links (see `_slot_list.ts`). */
 const WORDS = 2;
 
 /**
@@ -37,7 +37,7 @@ export class LruCache<V> extends SlotCache<V> implements Cache<V> {
    * @throws {RangeError} When `maxBytes` is not positive or `maxEntries` is not a positive integer.
    */
   constructor(options: CacheOptions<V>) {
-    super(options, WORDS);
+    super(options);
   }
 
   /** Moves `slot` to the front; written out rather than as unlink + link to keep the hit path short. */
@@ -55,25 +55,6 @@ export class LruCache<V> extends SlotCache<V> implements Cache<V> {
     links[at + PREV] = 0;
     links[newest * words + PREV] = slot;
     links[NEXT] = slot;
-  }
-
-  /** Links `slot` in as the newest entry; written out with constant offsets, as `touch`. */
-  protected override link(slot: number): void {
-    const links = this.links;
-    const newest = links[NEXT];
-    links[slot * WORDS + NEXT] = newest;
-    links[slot * WORDS + PREV] = 0;
-    links[newest * WORDS + PREV] = slot;
-    links[NEXT] = slot;
-  }
-
-  /** Takes `slot` out of the list, leaving its own links as they were. */
-  protected override unlink(slot: number): void {
-    const links = this.links;
-    const before = links[slot * WORDS + PREV];
-    const after = links[slot * WORDS + NEXT];
-    links[before * WORDS + NEXT] = after;
-    links[after * WORDS + PREV] = before;
   }
 
   /** The oldest entry, at the back of the list. */

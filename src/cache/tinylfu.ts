@@ -52,9 +52,9 @@ const USES_MASK = 15 << USES_SHIFT;
 /** Meta bit: the key is one of the shadow's sample, so its hits take the slower path through the shadow. */
 const SAMPLED = 1 << 6;
 /**
- * Words per slot in the shared slot array: the two links alone, as in LRU. Wider slots (the policy's
- * words beside the links) made the array twice LRU's, which on a cache larger than the CPU's caches cost
- * a hit more than everything else the policy does for it.
+ * Words per slot in the shared slot array: the two links. The policy's per-slot state lies in arrays of
+ * its own: beside the links, it made the array twice LRU's, which on a cache larger than the CPU's caches
+ * cost a hit more than everything else the policy does for it.
  */
 const WORDS = 2;
 /**
@@ -248,7 +248,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
    *   adaptation field is out of range.
    */
   constructor(options: CacheOptions<V>, adaptation: TinyLfuAdaptation = {}) {
-    super(options, WORDS);
+    super(options);
     const { fixedWindow, ghostShare = 0.03125, samplePeriod = 10, shadowZ = 4 } = adaptation;
     if (fixedWindow !== undefined && !(fixedWindow >= 0 && fixedWindow <= 1)) {
       throw new RangeError(`fixedWindow must be a fraction from 0 to 1, got ${String(fixedWindow)}`);
@@ -791,7 +791,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   /** Moves a linked `slot` to the front of `segment`. */
   #moveTo(segment: number, slot: number): void {
     this.#detach(slot);
-    linkBefore(this.links, WORDS, slot, this.#start(segment));
+    linkBefore(this.links, slot, this.#start(segment));
     this.#meta[slot] = (this.#meta[slot] & ~3) | segment;
     this.#heads[segment] = slot;
     this.#counts[segment]++;
