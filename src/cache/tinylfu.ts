@@ -66,10 +66,10 @@ const HASH_SHIFT = 6;
 const HASH_MASK = -1 << HASH_SHIFT;
 /**
  * Hits queued before their bookkeeping (use count, segment move) is done together. A hit itself only
- * writes its slot into the queue, as cheap as LRU's move to the front; the bookkeeping's cache misses,
- * done in one loop, overlap from one hit to the next, which makes `get` about twice as fast on a cache
- * larger than the CPU's caches. The queue is emptied before any eviction or insertion, so entries end
- * up in the order the requests came.
+ * writes its slot into the queue; the bookkeeping, about what LRU's move to the front costs (a third of
+ * a get on a cache larger than the CPU's caches), runs faster in one loop than inside each hit (without
+ * the queue, gets ran at 0.81x-0.87x on the lru benchmark's stream). The queue is emptied before any
+ * eviction or insertion, so entries end up in the order the requests came.
  */
 const HIT_QUEUE = 64;
 /** The most repeated hits one run on an entry stands for, before its bookkeeping is done. */
