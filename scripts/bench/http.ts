@@ -10,7 +10,7 @@
  * Part 2: how a hit's cost grows with what is cached: 1, 10,000 and 1,000,000 keys PUT into a node, GETs
  * of random keys from a wrk Lua script (all hits), and the 100-key 80/20 mix of `deno task load`.
  * Target: 1M keys ≥ 0.85x the 1-key req/s. Also, side by side: the shipped `tinylfu` node against one
- * on `policy: lru`, target CPU per hot-key hit ≤ 1.05x; and against nodes on other V8 semi-space sizes
+ * on `policy: lru` (both new, warmed alike), target CPU per hot-key hit ≤ 1.05x; and nodes on other V8 semi-space sizes
  * (2 MiB and V8's default 16 MiB), no target, to show how the start task's size was chosen. Exits non-zero
  * when a target is missed.
  * @module
@@ -30,7 +30,7 @@ import {
   startDenoHelper,
   startNodeProcess,
 } from "./_util.ts";
-import { metricValue } from "../../tests/_node.ts";
+import { metricValue, type NodeProcessOptions } from "../../tests/_node.ts";
 
 const KEY_PATH = "/_cache/metrics/CNF-001";
 const WRK_ARGS = ["-t2", "-c64", "-d3s", "--latency"];
@@ -241,19 +241,23 @@ async function nodeAgainstBare(rows: string[][], notes: string[]): Promise<Uint8
                 request.map((r) => r.toFixed(2)).join(", ")
               } and ${vsRouting.map((r) => r.toFixed(2)).join(", ")}).`,
           );
-          const policy = await againstLru(nodeUrl, node.pid, warm.body);
+          const policy = await againstLru(warm.body);
           notes.push(
-            "The shipped `tinylfu` against a node that differs only by `policy: lru`, hot key, side by side " +
-              `the same way: CPU per hit tinylfu/lru ${spread(policy)} (${
-                check("tinylfu/lru CPU per hit", median(policy), TARGET_POLICY, false)
-              }; the rounds: ${policy.map((r) => r.toFixed(2)).join(", ")}).`,
+            "A new node on the shipped `tinylfu` against a new one that differs only by `policy: lru`, both " +
+              `warmed by one round side by side, then hot key side by side the same way: CPU per hit tinylfu/lru ${
+                spread(policy)
+              } (${check("tinylfu/lru CPU per hit", median(policy), TARGET_POLICY, false)}; the rounds: ${
+                policy.map((r) => r.toFixed(2)).join(", ")
+              }).`,
           );
           for (const size of [2, 16]) {
-            const young = await againstSemiSpace(nodeUrl, node.pid, warm.body, size);
+            const young = await againstSemiSpace(warm.body, size);
             notes.push(
-              `V8's young generation: the shipped node (\`${SHIPPED_V8_FLAGS}\`) against the same node ` +
-                `with semi-spaces of ${size} MiB${size === 16 ? " (V8's default)" : ""}, hot key, side by ` +
-                `side the same way: CPU per hit ${spread(young.ratios)} (no target; the rounds: ${
+              `V8's young generation: a new node on the start task's flags (\`${SHIPPED_V8_FLAGS}\`) ` +
+                `against a new one with semi-spaces of ${size} MiB${size === 16 ? " (V8's default)" : ""}, ` +
+                `warmed alike, then hot key side by side the same way: CPU per hit ${
+                  spread(young.ratios)
+                } (no target; the rounds: ${
                   young.ratios.map((r) => r.toFixed(2)).join(", ")
                 }); RSS after the rounds ${young.rss[0].toFixed(1)} MiB against ${
                   young.rss[1].toFixed(1)
@@ -290,32 +294,58 @@ async function shippedConfig(): Promise<string> {
 }
 
 /**
- * Starts a node on the shipped configuration but `policy: lru`, checks it answers the hot key with the
- * same bytes, and loads it side by side with the shipped node (pinned like it).
+ * The shipped node against one on the shipped configuration but `policy: lru`, both started fresh and
+ * warmed alike (see {@linkcode freshPair}).
  *
  * @returns The shipped node's CPU per hit over the LRU node's, one per round.
  */
-async function againstLru(nodeUrl: string, nodePid: number, body: Uint8Array): Promise<number[]> {
+async function againstLru(body: Uint8Array): Promise<number[]> {
   const dir = await Deno.makeTempDir({ prefix: "distcache-bench-" });
   try {
     const config = `${dir}/config.yml`;
     await Deno.writeTextFile(config, (await shippedConfig()).replace(/^(\s+policy:) tinylfu\b/m, "$1 lru"));
-    const node = await startNodeProcess({ args: ["--config", config] });
-    try {
-      const url = `${node.http}${KEY_PATH}`;
-      const same = await answer(url);
-      if (
-        same.status !== 200 || same.body.length !== body.length || same.body.some((b, i) => b !== body[i])
-      ) {
-        throw new Error(`the lru node answers ${same.status} with other bytes than the shipped node`);
-      }
-      await pinning.server(node.pid);
-      return await sideBySide(nodeUrl, nodePid, url, node.pid);
-    } finally {
-      await node.stop();
-    }
+    return (await freshPair({}, { args: ["--config", config] }, body)).ratios;
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * Starts two nodes, checks both answer the hot key with `body`, pins both to the server core, loads both
+ * once side by side to warm them (not counted), then side by side in `SIDE_ROUNDS` rounds. Both are new:
+ * a node that has served for minutes differs from a new one (its heap, its compiled code), which would
+ * count against the older one.
+ *
+ * @returns a's CPU per hit over b's, one per round, and both nodes' RSS afterwards in MiB.
+ */
+async function freshPair(
+  a: NodeProcessOptions,
+  b: NodeProcessOptions,
+  body: Uint8Array,
+): Promise<{ ratios: number[]; rss: [number, number] }> {
+  const first = await startNodeProcess(a);
+  try {
+    const second = await startNodeProcess(b);
+    try {
+      const urls = [first, second].map((node) => `${node.http}${KEY_PATH}`);
+      for (const url of urls) {
+        const same = await answer(url);
+        if (
+          same.status !== 200 || same.body.length !== body.length || same.body.some((x, i) => x !== body[i])
+        ) {
+          throw new Error(`the node at ${url} answers ${same.status} with other bytes than the shipped node`);
+        }
+      }
+      await pinning.server(first.pid);
+      await pinning.server(second.pid);
+      await sideBySide(urls[0], first.pid, urls[1], second.pid, 1);
+      const ratios = await sideBySide(urls[0], first.pid, urls[1], second.pid);
+      return { ratios, rss: [await rssMiB(first.pid), await rssMiB(second.pid)] };
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    await first.stop();
   }
 }
 
@@ -331,17 +361,14 @@ async function rssMiB(pid: number): Promise<number> {
 }
 
 /**
- * Starts a node that differs from the shipped one only in V8's semi-space size (the young generation,
- * where every request's garbage goes), checks it answers the hot key with the same bytes, and loads it
- * side by side with the shipped node: how the choice of `--max-semi-space-size` trades a hit's CPU (a
- * smaller young generation is collected more often, and each collection walks the node's roots) for
- * memory.
+ * A node on the start task's V8 flags against one that differs only in V8's semi-space size (the young
+ * generation, where every request's garbage goes), both fresh and warmed alike ({@linkcode freshPair}):
+ * how the choice of `--max-semi-space-size` trades a hit's CPU (a smaller young generation is collected
+ * more often, and each collection walks the node's roots) for memory.
  *
- * @returns The shipped node's CPU per hit over the other's, one per round, and both RSS afterwards.
+ * @returns The shipped flags' CPU per hit over the other's, one per round, and both RSS afterwards.
  */
-async function againstSemiSpace(
-  nodeUrl: string,
-  nodePid: number,
+function againstSemiSpace(
   body: Uint8Array,
   mib: number,
 ): Promise<{ ratios: number[]; rss: [number, number] }> {
@@ -349,21 +376,7 @@ async function againstSemiSpace(
     throw new Error(`the start task sets no --max-semi-space-size: ${SHIPPED_V8_FLAGS}`);
   }
   const v8Flags = SHIPPED_V8_FLAGS.replace(/--max-semi-space-size=\d+/, `--max-semi-space-size=${mib}`);
-  const node = await startNodeProcess({ v8Flags });
-  try {
-    const url = `${node.http}${KEY_PATH}`;
-    const same = await answer(url);
-    if (same.status !== 200 || same.body.length !== body.length || same.body.some((b, i) => b !== body[i])) {
-      throw new Error(
-        `the node with ${v8Flags} answers ${same.status} with other bytes than the shipped node`,
-      );
-    }
-    await pinning.server(node.pid);
-    const ratios = await sideBySide(nodeUrl, nodePid, url, node.pid);
-    return { ratios, rss: [await rssMiB(nodePid), await rssMiB(node.pid)] };
-  } finally {
-    await node.stop();
-  }
+  return freshPair({}, { v8Flags }, body);
 }
 
 /** wrk's arguments for each of two servers loaded at once. */
@@ -371,14 +384,20 @@ const SIDE_ARGS = ["-t1", "-c32", "-d3s", "--latency"];
 
 /**
  * Loads two servers at the same time, both pinned to the server core, one wrk each (`SIDE_ARGS`) on the
- * load core, in `SIDE_ROUNDS` rounds: whatever else runs on the machine then slows both alike, so their
- * CPU per request is compared under the same conditions.
+ * load core, in `rounds` rounds (`SIDE_ROUNDS`): whatever else runs on the machine then slows both alike,
+ * so their CPU per request is compared under the same conditions.
  *
  * @returns The ratio a/b of the CPU per request, one per round.
  */
-async function sideBySide(aUrl: string, aPid: number, bUrl: string, bPid: number): Promise<number[]> {
+async function sideBySide(
+  aUrl: string,
+  aPid: number,
+  bUrl: string,
+  bPid: number,
+  rounds = SIDE_ROUNDS,
+): Promise<number[]> {
   const ratios: number[] = [];
-  for (let round = 0; round < SIDE_ROUNDS; round++) {
+  for (let round = 0; round < rounds; round++) {
     const before = [await processCpuSeconds(aPid), await processCpuSeconds(bPid)];
     const [a, b] = await Promise.all(
       [aUrl, bUrl].map(async (url) =>
