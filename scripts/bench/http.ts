@@ -9,10 +9,10 @@
  * (Deno makes no `Request` for the plain one, whose handler takes no parameter).
  * Part 2: how a hit's cost grows with what is cached: 1, 10,000 and 1,000,000 keys PUT into a node, GETs
  * of random keys from a wrk Lua script (all hits), and the 100-key 80/20 mix of `deno task load`.
- * Target: 1M keys ≥ 0.85x the 1-key req/s. Also, side by side: the shipped `tinylfu` node against one
- * on `policy: lru` (both new, warmed alike), target CPU per hot-key hit ≤ 1.05x; and nodes on other V8 semi-space sizes
- * (2 MiB and V8's default 16 MiB), no target, to show how the start task's size was chosen. Exits non-zero
- * when a target is missed.
+ * Target: 1M keys ≥ 0.85x the 1-key req/s. Also, side by side, two new nodes warmed alike: the shipped
+ * `tinylfu` against `policy: lru`, target CPU per hot-key hit ≤ 1.05x; and the start task's V8 flags
+ * against other semi-space sizes (2 MiB and V8's default 16 MiB), no target, to show how the start task's
+ * size was chosen. Exits non-zero when a target is missed.
  * @module
  */
 import {
