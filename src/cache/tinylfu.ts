@@ -67,9 +67,9 @@ const HASH_MASK = -1 << HASH_SHIFT;
 /**
  * Hits queued before their bookkeeping (use count, segment move) is done together. A hit itself only
  * writes its slot into the queue; the bookkeeping, about what LRU's move to the front costs (a third of
- * a get on a cache larger than the CPU's caches), runs faster in one loop than inside each hit (without
- * the queue, gets ran at 0.81x-0.87x on the lru benchmark's stream). The queue is emptied before any
- * eviction or insertion, so entries end up in the order the requests came.
+ * a get on a cache larger than the CPU's caches), ran faster in one loop than inside each hit on the lru
+ * benchmark's stream (docs/BENCHMARKS.md, "tinylfu"). The queue is emptied before any eviction or
+ * insertion, so entries end up in the order the requests came.
  */
 const HIT_QUEUE = 64;
 /** The most repeated hits one run on an entry stands for, before its bookkeeping is done. */
