@@ -132,6 +132,15 @@ export async function processCpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / clockTicks;
 }
 
+/** Resident set size of a process, in bytes, as `ps` reads it from /proc (Deno reads /proc only with -A). */
+export async function rssOf(pid: number): Promise<number> {
+  const out = await new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)], stdout: "piped" })
+    .output();
+  const kib = Number(new TextDecoder().decode(out.stdout).trim());
+  if (!out.success || !(kib > 0)) throw new Error(`ps found no RSS for process ${pid}`);
+  return kib * 1024;
+}
+
 /** CPU time a node has used so far, in seconds, from its own `/metrics` (prom-client's process counter). */
 export function nodeCpuSeconds(http: string): Promise<number> {
   return metricValue(http, "distcache_process_cpu_seconds_total");

@@ -26,11 +26,12 @@ import {
   printHeader,
   printTable,
   processCpuSeconds,
+  rssOf,
   runCommand,
   startDenoHelper,
   startNodeProcess,
 } from "./_util.ts";
-import { metricValue, type NodeProcessOptions } from "../../tests/_node.ts";
+import { metricValue, NODE_PERMISSIONS, type NodeProcessOptions } from "../../tests/_node.ts";
 
 const KEY_PATH = "/_cache/metrics/CNF-001";
 const WRK_ARGS = ["-t2", "-c64", "-d3s", "--latency"];
@@ -350,15 +351,10 @@ async function freshPair(
 }
 
 /** The start task's V8 flags, as every node here runs with them. */
-const SHIPPED_V8_FLAGS =
-  (JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url))).tasks
-    .start as string).split(" ").find((flag) => flag.startsWith("--v8-flags=")) ?? "";
+const SHIPPED_V8_FLAGS = NODE_PERMISSIONS.find((flag) => flag.startsWith("--v8-flags=")) ?? "";
 
-/** Resident memory of `pid` in MiB, from /proc (read with `cat`, as `processCpuSeconds` does). */
-async function rssMiB(pid: number): Promise<number> {
-  const status = await runCommand("cat", [`/proc/${pid}/status`], 5_000);
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) / 1024;
-}
+/** Resident memory of `pid` in MiB. */
+const rssMiB = async (pid: number) => await rssOf(pid) / 2 ** 20;
 
 /**
  * A node on the start task's V8 flags against one that differs only in V8's semi-space size (the young

@@ -16,7 +16,7 @@
  * Every phase is bounded in time.
  * @module
  */
-import { hasCommand, printHeader, printTable, startNodeProcess } from "./_util.ts";
+import { hasCommand, printHeader, printTable, rssOf, startNodeProcess } from "./_util.ts";
 import { freePort, metricValue } from "../../tests/_node.ts";
 import { spawnWatched } from "../../tests/_process.ts";
 
@@ -119,15 +119,6 @@ function parseFlags(
     }
   }
   return out;
-}
-
-/** Resident set size of a process, in bytes, as `ps` reads it from /proc (Deno reads /proc only with -A). */
-async function rssOf(pid: number): Promise<number> {
-  const out = await new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)], stdout: "piped" })
-    .output();
-  const kib = Number(new TextDecoder().decode(out.stdout).trim());
-  if (!out.success || !(kib > 0)) throw new Error(`ps found no RSS for process ${pid}`);
-  return kib * 1024;
 }
 
 /**
