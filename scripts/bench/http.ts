@@ -227,8 +227,10 @@ async function nodeAgainstBare(rows: string[][], notes: string[]): Promise<Uint8
           notes.push(
             `side by side (both servers loaded at once, pinned to the same core, \`wrk ${
               SIDE_ARGS.join(" ")
-            }\` each): server CPU per hit node/bare ${spread(plain)} over ${SIDE_ROUNDS} rounds (${
-              plain.map((r) => r.toFixed(2)).join(", ")
+            }\` each): server CPU per hit node/bare ${spread(plain.ratios)} over ${SIDE_ROUNDS} rounds (${
+              plain.ratios.map((r) => r.toFixed(2)).join(", ")
+            }; node/bare each round: ${
+              perRound(plain)
             }); no target, shown because the machine's noise hits both servers alike here.`,
           );
           const vsRouting = await sideBySide(nodeUrl, node.pid, routingUrl, routing.pid);
@@ -237,10 +239,11 @@ async function nodeAgainstBare(rows: string[][], notes: string[]): Promise<Uint8
             "Deno makes no `Request` for a handler declared without parameters, as the bare server's is: " +
               "a second bare server that takes the request and reads its method and URL (what any server " +
               "that routes pays), same bytes and headers, side by side the same way: " +
-              `its CPU per hit against the bare server's ${spread(request)}, ` +
-              `the node's against its ${spread(vsRouting)} (no target; the rounds: ${
-                request.map((r) => r.toFixed(2)).join(", ")
-              } and ${vsRouting.map((r) => r.toFixed(2)).join(", ")}).`,
+              `its CPU per hit against the bare server's ${spread(request.ratios)}, ` +
+              `the node's against its ${spread(vsRouting.ratios)} (no target; the rounds: ${
+                request.ratios.map((r) => r.toFixed(2)).join(", ")
+              } and ${vsRouting.ratios.map((r) => r.toFixed(2)).join(", ")}; CPU per hit each round, ` +
+              `URL-reading/bare ${perRound(request)} and node/URL-reading ${perRound(vsRouting)}).`,
           );
           const policy = await againstLru(warm.body);
           notes.push(
@@ -340,7 +343,7 @@ async function freshPair(
       await pinning.server(first.pid);
       await pinning.server(second.pid);
       await sideBySide(urls[0], first.pid, urls[1], second.pid, 1);
-      const ratios = await sideBySide(urls[0], first.pid, urls[1], second.pid);
+      const { ratios } = await sideBySide(urls[0], first.pid, urls[1], second.pid);
       return { ratios, rss: [await rssMiB(first.pid), await rssMiB(second.pid)] };
     } finally {
       await second.stop();
@@ -391,8 +394,8 @@ async function sideBySide(
   bUrl: string,
   bPid: number,
   rounds = SIDE_ROUNDS,
-): Promise<number[]> {
-  const ratios: number[] = [];
+): Promise<Side> {
+  const side: Side = { ratios: [], a: [], b: [] };
   for (let round = 0; round < rounds; round++) {
     const before = [await processCpuSeconds(aPid), await processCpuSeconds(bPid)];
     const [a, b] = await Promise.all(
@@ -402,9 +405,23 @@ async function sideBySide(
     );
     const aCpu = (await processCpuSeconds(aPid) - before[0]) / a.requests;
     const bCpu = (await processCpuSeconds(bPid) - before[1]) / b.requests;
-    ratios.push(aCpu / bCpu);
+    side.ratios.push(aCpu / bCpu);
+    side.a.push(aCpu);
+    side.b.push(bCpu);
   }
-  return ratios;
+  return side;
+}
+
+/** What {@linkcode sideBySide} measured: a/b of the CPU per request, and each side's, one per round. */
+interface Side {
+  ratios: number[];
+  a: number[];
+  b: number[];
+}
+
+/** Each round's CPU per hit of both sides, "17.2/14.1 µs": the machine's speed wanders between rounds. */
+function perRound(side: Side): string {
+  return side.a.map((a, i) => `${(a * 1e6).toFixed(1)}/${(side.b[i] * 1e6).toFixed(1)}`).join(", ") + " µs";
 }
 
 /**
