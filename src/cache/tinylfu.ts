@@ -1,8 +1,9 @@
 /**
  * Window TinyLFU eviction (Einziger, Friedman and Manes, 2017), adapting to the workload. New entries
  * enter a small LRU window; an entry pushed out of the window joins the main area only if a frequency
- * sketch says it is used more often than the entry main would give up for it. Main is a segmented LRU:
- * a hit in probation promotes to protected (80% of main), whose overflow drops back to probation.
+ * sketch says it is used more often than the entry main would give up for it. Main is segmented: a hit
+ * in probation promotes to protected (80% of main), whose overflow drops back to probation; protected
+ * keeps its recency as a CLOCK, a bit an entry, rather than by a move on every hit.
  *
  * The window starts at the published 1% and adapts in two ways, neither on the hit path:
  * - ghost lists of what each part recently gave up (ARC's reasoning): a miss on a key the window just
@@ -52,6 +53,18 @@ const USES_MASK = 15 << USES_SHIFT;
 /** Meta bit: the key is one of the shadow's sample, so its hits take the slower path through the shadow. */
 const SAMPLED = 1 << 6;
 /**
+ * Meta bit: the protected entry was hit since it was last put at protected's front. While the cache runs
+ * W-TinyLFU, protected is a CLOCK (second chance) rather than an LRU list: a hit on an entry the shadow
+ * does not sample keeps its queued bookkeeping (its use is counted) but, instead of moving the entry,
+ * sets this bit; when protected must give up its oldest, an oldest entry with the bit goes back to the
+ * front without it instead. One bit an entry approximates recency well enough
+ * for the segment of entries already used twice (CLOCK's classic trade against LRU), and a hit then
+ * writes a byte instead of splicing three slots' links. Caffeine-style designs reorder protected on every
+ * read; this one reorders it only when it must choose. The window and probation keep their exact order,
+ * which the admission duel reads, and sampled keys move as before.
+ */
+const REFERENCED = 1 << 7;
+/**
  * Words per slot in the shared slot array: the two links. The policy's per-slot state lies in arrays of
  * its own: beside the links, it made the array twice LRU's, which on a cache larger than the CPU's caches
  * cost a hit more than everything else the policy does for it.
@@ -65,11 +78,11 @@ const WORDS = 2;
 const HASH_SHIFT = 6;
 const HASH_MASK = -1 << HASH_SHIFT;
 /**
- * Hits queued before their bookkeeping (use count, segment move) is done together. A hit itself only
- * writes its slot into the queue; the bookkeeping, about what LRU's move to the front costs (a third of
- * a get on a cache larger than the CPU's caches), ran faster in one loop than inside each hit on the lru
- * benchmark's stream (docs/BENCHMARKS.md, "tinylfu"). The queue is emptied before any eviction or
- * insertion, so entries end up in the order the requests came.
+ * Hits queued before their bookkeeping (use count, then a move or protected's reference bit) is done
+ * together. A hit itself only writes its slot into the queue; the bookkeeping ran faster in one loop
+ * than inside each hit on the lru benchmark's stream (docs/BENCHMARKS.md, "tinylfu"), even protected's
+ * one-byte update: done in the hit, the meta byte's read and the counters wait in line with the lookups.
+ * The queue is emptied before any eviction or insertion, so entries end up in the order the requests came.
  */
 const HIT_QUEUE = 64;
 /** The most repeated hits one run on an entry stands for, before its bookkeeping is done. */
@@ -187,14 +200,17 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
   /**
    * The bookkeeping's batch, which the queue's emptying does not end: a run of hits on one entry (its
    * slot, and the hits after the first) counts as one entry of the batch and is applied once it ends, so
-   * a single hot key costs one move; a batch ends after 64 such runs, or before an eviction or insertion,
+   * a single hot key costs one move or mark; a batch ends after 64 such runs, or before an eviction or insertion,
    * and then counts its requests toward the comparison with the shadow.
    */
   #runSlot = 0;
   #runRepeats = 0;
   #batchRuns = 0;
   #batchRequests = 0;
-  /** Whether a hit on an entry the shadow does not sample is only counted and moved (adaptive W-TinyLFU). */
+  /**
+   * Whether a hit on an entry the shadow does not sample is only counted and moved, or marked in protected
+   * (adaptive W-TinyLFU).
+   */
   #plainHits: boolean;
   #sampleRequests = 0;
   /** Requests between checks of the comparison: the capacity (never reached for a fixed window). */
@@ -363,7 +379,8 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
 
   /**
    * Applies a run of hits on `slot`: the first, then `repeats` more. A single hit on an entry in the
-   * window or protected that the shadow does not sample, the common case, is counted and moved here.
+   * window or protected that the shadow does not sample, the common case, is counted here, and moved to
+   * the window's front or marked {@linkcode REFERENCED} in protected.
    */
   #apply(slot: number, repeats: number): void {
     const meta = this.#meta;
@@ -377,7 +394,8 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
       meta[slot] = m + (1 << USES_SHIFT);
       if (++this.#additions >= this.#ageAt) this.#age();
     }
-    this.#toFront(m & 3, slot);
+    if ((m & 3) === PROTECTED) meta[slot] |= REFERENCED;
+    else this.#toFront(WINDOW, slot);
   }
 
   /** Moves `slot` to the front of `segment`, its own: the head changes, no count does. */
@@ -440,7 +458,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
       this.#moveTo(PROTECTED, slot);
       const counts = this.#counts;
       if (counts[PROTECTED] > PROTECTED_SHARE * (this.#capacity() - counts[WINDOW])) {
-        this.#moveTo(PROBATION, this.#oldest(PROTECTED));
+        this.#moveTo(PROBATION, this.#protectedOldest());
       }
       return;
     }
@@ -518,7 +536,7 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     return counts[PROBATION] !== 0
       ? this.#oldest(PROBATION)
       : counts[PROTECTED] !== 0
-      ? this.#oldest(PROTECTED)
+      ? this.#protectedOldest()
       : 0;
   }
 
@@ -788,11 +806,29 @@ export class TinyLfuCache<V> extends SlotCache<V> implements Cache<V> {
     return this.prevOf(this.#start(segment + 1));
   }
 
+  /**
+   * Protected's oldest entry not hit since it was last put at the front (CLOCK's hand): each older one
+   * that was goes to the front, losing its {@linkcode REFERENCED} bit, for a second chance. Since no bit
+   * is set meanwhile, the walk ends within one lap of the segment. Only while hits set the bit: as LRU,
+   * and with a fixed window, protected's oldest is taken as it is.
+   */
+  #protectedOldest(): number {
+    let slot = this.#oldest(PROTECTED);
+    if (!this.#plainHits) return slot;
+    const meta = this.#meta;
+    for (let lap = this.#counts[PROTECTED]; lap !== 0 && (meta[slot] & REFERENCED) !== 0; lap--) {
+      meta[slot] &= ~REFERENCED;
+      this.#toFront(PROTECTED, slot);
+      slot = this.#oldest(PROTECTED);
+    }
+    return slot;
+  }
+
   /** Moves a linked `slot` to the front of `segment`. */
   #moveTo(segment: number, slot: number): void {
     this.#detach(slot);
     linkBefore(this.links, slot, this.#start(segment));
-    this.#meta[slot] = (this.#meta[slot] & ~3) | segment;
+    this.#meta[slot] = (this.#meta[slot] & ~(REFERENCED | 3)) | segment;
     this.#heads[segment] = slot;
     this.#counts[segment]++;
     if (segment === PROBATION) this.#entered[slot] = ++this.#probationSeq;

@@ -64,6 +64,48 @@ Deno.test("TinyLfuCache counts hits in a row on one key as it counts the same hi
   assert.equal(run(Array(70_000).fill("y")).y, true);
 });
 
+Deno.test("TinyLfuCache keeps entries hit while protected when protected must give up its oldest", async (t) => {
+  // 1,024 entries: a window of 10, main 1,014, protected at most 811. Every key k0..k1023 is set once,
+  // k0..k799 are hit once (promoted to protected, oldest first), then `hot` are hit while protected.
+  // Promoting 150 more makes protected give up 139 entries: the ones hit since are not among them. Newcomers
+  // used eight times then win every duel against probation, whose entries go oldest first: the given-up
+  // ones after the unhit ones, while protected (and so the hot keys) is never reached.
+  const setup = (hot: number[]) => {
+    const evicted: string[] = [];
+    const cache = entries(1024, (k) => evicted.push(k));
+    for (let i = 0; i < 1024; i++) cache.set(`k${i}`, true);
+    for (let i = 0; i < 800; i++) assert.equal(cache.get(`k${i}`), true);
+    for (const i of hot) assert.equal(cache.get(`k${i}`), true);
+    for (let i = 800; i < 950; i++) assert.equal(cache.get(`k${i}`), true);
+    for (let n = 0; n < 250; n++) {
+      cache.set(`new${n}`, true);
+      for (let r = 0; r < 7; r++) cache.get(`new${n}`);
+    }
+    const gone = new Set(evicted);
+    return (i: number) => gone.has(`k${i}`);
+  };
+
+  await t.step("the hot keys, protected's oldest, all stay; older unhit entries behind them go", () => {
+    const hot = Array.from({ length: 100 }, (_, i) => i);
+    const evicted = setup(hot);
+    assert.deepEqual(hot.filter(evicted), []);
+    // Given up in their stead: protected's next oldest, unhit since promoted.
+    assert.ok(evicted(100) && evicted(200), "k100 and k200 were given up and evicted");
+    assert.ok(!evicted(300) && !evicted(799), "the rest of protected stays");
+  });
+
+  await t.step(
+    "when every protected entry was hit, one pass clears them all and protected still gives up 139",
+    () => {
+      const hot = Array.from({ length: 800 }, (_, i) => i);
+      const evicted = setup(hot);
+      assert.equal(hot.filter(evicted).length, 139);
+      // The last promoted, at protected's front and not hit since, are not among them.
+      assert.deepEqual(Array.from({ length: 150 }, (_, i) => 800 + i).filter(evicted), []);
+    },
+  );
+});
+
 Deno.test("LruShadow hits like an LRU of the capacity given, which may shrink", () => {
   const shadow = new LruShadow();
   assert.equal(shadow.access(1, 2), false);
